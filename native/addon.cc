@@ -1,0 +1,12 @@
+// The qscope native addon: one module, every kernel family registered here.
+#include "kernels.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  qscope::InitMasks(env, exports);
+  qscope::InitFft(env, exports);
+  qscope::InitSvd(env, exports);
+  qscope::InitSvt(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(qscope_native, Init)
