@@ -1,0 +1,54 @@
+/**
+ * Offline commands of the cosy-2d pipeline: `qscope train cosy` and
+ * `qscope reconstruct cosy`. Option tables only; tfjs and the kernels load
+ * inside `run`.
+ */
+import type { OfflineCommand, PipelineCommands } from '../index.js';
+
+function intOption(opts: Record<string, string | boolean | undefined>, name: string, min = 1): number {
+  const raw = opts[name];
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`--${name}: must be an integer ≥ ${min}, got ${String(raw)}`);
+  return v;
+}
+
+const train: OfflineCommand = {
+  description: 'train DLNet (cosy-2d map completion) on simulated maps; checkpointed every epoch, resumable',
+  options: [
+    { flags: '--checkpoint <dir>', description: 'checkpoint folder (resumes from it when present)', default: 'train-runs/cosy' },
+    { flags: '--out <dir>', description: 'where the finished model is written', default: 'pipelines/cosy/model' },
+    { flags: '--seed <n>', description: 'seed of the simulated data and the initial weights', default: '8' },
+    { flags: '--epochs <n>', description: 'epochs to reach (counting epochs already in the checkpoint)', default: '20' },
+    { flags: '--maps <n>', description: 'distinct simulated training maps', default: '1536' },
+    { flags: '--batch <n>', description: 'batch size', default: '16' },
+    { flags: '--base <n>', description: 'kernels of the first DLNet group (paper: 32)', default: '8' },
+    { flags: '--levels <n>', description: 'stride-2 poolings (paper: 4)', default: '4' },
+  ],
+  async run(opts) {
+    const { loadWasmTf } = await import('./wasm-grad.js');
+    const { trainDLNet, DEFAULT_TRAIN } = await import('./train.js');
+    const { saveModel, loadModel } = await import('./model-io.js');
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const tf = await loadWasmTf();
+    const log = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+    log(`tfjs backend: ${tf.getBackend()}`);
+    const checkpointDir = String(opts.checkpoint);
+    const progress = await trainDLNet(tf, {
+      ...DEFAULT_TRAIN,
+      checkpointDir,
+      seed: intOption(opts, 'seed', 0),
+      epochs: intOption(opts, 'epochs'),
+      trainMaps: intOption(opts, 'maps'),
+      batchSize: intOption(opts, 'batch'),
+      net: { base: intOption(opts, 'base'), levels: intOption(opts, 'levels') },
+      log,
+    });
+    const out = String(opts.out);
+    await saveModel(tf, await loadModel(tf, checkpointDir), out);
+    await writeFile(join(out, 'training.json'), JSON.stringify(progress, null, 2));
+    log(`model written to ${out} after ${progress.epochsDone} epochs (${(progress.wallSeconds / 60).toFixed(1)} min of training)`);
+  },
+};
+
+export const cosyCommands: PipelineCommands = { train };
