@@ -10,6 +10,7 @@
  *
  * Units: `unit` annotates numbers (it is an annotation only).
  */
+import { NUCLEI_SCENE_SCHEMA } from '../drivers/odmr/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
@@ -75,6 +76,7 @@ export const SCENE_SCHEMA = {
   default: {},
   properties: {
     // ---- scene parts: one line each, e.g. `emitters: EMITTERS_SCENE_SCHEMA,` ----
+    nuclei: NUCLEI_SCENE_SCHEMA,
   },
 } as const;
 

@@ -4,9 +4,13 @@
  * `drivers/<kind>/index.ts`; add one line per factory below.
  */
 import { DriverRegistry } from './core/registry.js';
+import { rfSimFactory } from './rf/index.js';
+import { odmrSimFactory } from './odmr/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
   // ---- one line per instrument implementation ----
+  registry.register(rfSimFactory);
+  registry.register(odmrSimFactory);
   return registry;
 }
