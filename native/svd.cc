@@ -38,18 +38,24 @@ namespace {
 
 constexpr double kEps = DBL_EPSILON;
 
+// Hot loops are compiled twice on x86-64 Linux/GCC (AVX2 and baseline, chosen by CPU feature)
+// and picked at load time, so one binary is fast on new CPUs and still runs
+// on old ones; elsewhere they are plain portable C++.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define QSCOPE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define QSCOPE_SIMD_CLONES
+#endif
+
 inline double Dot(const double* a, const double* b, size_t n) {
-  // Four accumulators: lets the compiler vectorise without -ffast-math.
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  // Eight independent accumulators: breaks the add latency chain and lets
+  // the compiler vectorise without -ffast-math.
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
+  for (; i + 8 <= n; i += 8)
+    for (int t = 0; t < 8; ++t) s[t] += a[i + t] * b[i + t];
+  for (; i < n; ++i) s[0] += a[i] * b[i];
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
 inline void Axpy(double alpha, const double* x, double* y, size_t n) {
@@ -93,15 +99,21 @@ struct RotationLog {
   void Add(size_t i, size_t j, double ci, double si) {
     a.push_back(i), b.push_back(j), c.push_back(ci), s.push_back(si);
   }
-  void ApplyRows(double* rows, size_t cols) const {
-    if (rows == nullptr || a.empty()) return;
-    constexpr size_t kBlock = 256;  // 2 KiB of each row: a sweep's rows fit L1/L2
-    for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
-      const size_t w = std::min(kBlock, cols - c0);
-      for (size_t r = 0; r < a.size(); ++r) Rot(rows + a[r] * cols + c0, rows + b[r] * cols + c0, w, c[r], s[r]);
-    }
-  }
 };
+
+// Applies the logged rotations in order, one strip of columns at a time: a
+// 64-column strip of every row (n x 512 B) stays in L2 while all the
+// rotations of several sweeps run over it, instead of streaming the whole
+// matrix from memory once per sweep.
+QSCOPE_SIMD_CLONES void ApplyRotations(const RotationLog& log, double* rows, size_t cols) {
+  if (rows == nullptr || log.a.empty()) return;
+  constexpr size_t kStrip = 64;
+  for (size_t c0 = 0; c0 < cols; c0 += kStrip) {
+    const size_t w = std::min(kStrip, cols - c0);
+    for (size_t r = 0; r < log.a.size(); ++r)
+      Rot(rows + log.a[r] * cols + c0, rows + log.b[r] * cols + c0, w, log.c[r], log.s[r]);
+  }
+}
 
 // Upper-bidiagonal B (diagonal d[0..n-1], superdiagonal e[0..n-2]) -> its
 // singular values in d (unsorted, any sign), with the left rotations applied
@@ -145,8 +157,6 @@ void BidiagonalQr(std::vector<double>& d, std::vector<double>& e, size_t n, doub
         break;
       }
     }
-    leftLog.Clear();
-    rightLog.Clear();
     if (zero >= 0 && zero < hi) {
       // Row `zero` holds only e[zero]: push it right with left rotations.
       const long i = zero;
@@ -217,9 +227,16 @@ void BidiagonalQr(std::vector<double>& d, std::vector<double>& e, size_t n, doub
         z *= inv;
       }
     }
-    leftLog.ApplyRows(ut, mu);
-    rightLog.ApplyRows(vt, nv);
+    // Flush the delayed rotations once they cover several sweeps.
+    if (leftLog.a.size() + rightLog.a.size() >= 8 * n) {
+      ApplyRotations(leftLog, ut, mu);
+      ApplyRotations(rightLog, vt, nv);
+      leftLog.Clear();
+      rightLog.Clear();
+    }
   }
+  ApplyRotations(leftLog, ut, mu);
+  ApplyRotations(rightLog, vt, nv);
 }
 
 // Make s non-negative (flipping the matching row of vt) and sort it
@@ -240,6 +257,61 @@ void SortSingular(std::vector<double>& s, size_t k, double* ut, size_t mu, doubl
     std::swap(s[i], s[best]);
     if (ut) std::swap_ranges(ut + i * mu, ut + (i + 1) * mu, ut + best * mu);
     if (vt) std::swap_ranges(vt + i * nv, vt + (i + 1) * nv, vt + best * nv);
+  }
+}
+
+// One pass over the trailing rows i > j of step j: left reflector update,
+// right reflector update, and the next step's x^T W product.
+QSCOPE_SIMD_CLONES void FusedPass(double* W, size_t m, size_t n, size_t j, double tl, const double* lw, double tr,
+                                  const double* vr, double* znext) {
+  const size_t len = n - j - 1;
+  for (size_t i = j + 1; i < m; ++i) {
+    double* row = W + i * n + j + 1;
+    if (tl != 0) Axpy(-tl * W[i * n + j], lw, row, len);
+    if (tr != 0) Axpy(-tr * Dot(row, vr, len), vr, row, len);
+    if (len >= 2) Axpy(row[0], row + 1, znext, len - 1);
+  }
+}
+
+// Backward accumulation of a block of reflectors: for every row r >= first,
+// row <- row H_last ... H_first, where reflector b (index first+b) acts on
+// columns [offset(b), cols) with vector vs[b] (implicit leading 1 stored).
+// Each row stays in L1 while the whole block is applied to it.
+QSCOPE_SIMD_CLONES void ReflectRowsBlocked(double* rows, size_t cols, size_t r0, size_t r1, const double* vs,
+                                           const size_t* offs, const double* taus, size_t nb, size_t vstride) {
+  for (size_t r = r0; r < r1; ++r) {
+    double* row = rows + r * cols;
+    for (size_t b = nb; b-- > 0;) {
+      if (taus[b] == 0) continue;
+      const size_t off = offs[b], len = cols - off;
+      const double* v = vs + b * vstride;
+      Axpy(-taus[b] * Dot(row + off, v, len), v, row + off, len);
+    }
+  }
+}
+
+// Accumulate rows = [I 0] H_{count-1} ... H_0 (backwards, in blocks of 32),
+// where reflector j acts on columns [j + shift, cols) and getV(j, i) returns
+// element i >= 1 of its vector.
+template <class GetV>
+void AccumulateReflectors(double* rows, size_t nrows, size_t cols, size_t count, size_t shift,
+                          const double* taus, GetV getV) {
+  constexpr size_t kNb = 32;
+  std::vector<double> vs(kNb * cols);
+  std::vector<size_t> offs(kNb);
+  std::vector<double> tb(kNb);
+  for (size_t end = count; end > 0;) {
+    const size_t begin = end >= kNb ? end - kNb : 0, nb = end - begin;
+    for (size_t b = 0; b < nb; ++b) {
+      const size_t j = begin + b, off = j + shift, len = cols - off;
+      offs[b] = off;
+      tb[b] = taus[j];
+      double* v = vs.data() + b * cols;
+      v[0] = 1.0;
+      for (size_t i = 1; i < len; ++i) v[i] = getV(j, i);
+    }
+    ReflectRowsBlocked(rows, cols, begin + shift, nrows, vs.data(), offs.data(), tb.data(), nb, cols);
+    end = begin;
   }
 }
 
@@ -281,12 +353,7 @@ void TallSvd(std::vector<double>& w, size_t m, size_t n, bool computeUV, std::ve
     tauR[j] = tr;
     // Fused pass over the trailing rows.
     std::fill(znext.begin(), znext.begin() + (len > 0 ? len - 1 : 0), 0.0);
-    for (size_t i = j + 1; i < m; ++i) {
-      double* row = W + i * n + j + 1;
-      if (tl != 0) Axpy(-tl * W[i * n + j], lw.data(), row, len);
-      if (tr != 0) Axpy(-tr * Dot(row, vr.data(), len), vr.data(), row, len);
-      if (len >= 2) Axpy(row[0], row + 1, znext.data(), len - 1);
-    }
+    FusedPass(W, m, n, j, tl, lw.data(), tr, vr.data(), znext.data());
     std::swap(z, znext);
   }
   s.assign(d.begin(), d.end());
@@ -299,30 +366,12 @@ void TallSvd(std::vector<double>& w, size_t m, size_t n, bool computeUV, std::ve
   // U^T = first n rows of H_{n-1}...H_0, accumulated backwards (rows r >= j).
   ut.assign(n * m, 0.0);
   for (size_t r = 0; r < n; ++r) ut[r * m + r] = 1.0;
-  std::vector<double> v(m);
-  for (size_t jj = n; jj-- > 0;) {
-    if (tauL[jj] == 0) continue;
-    const size_t len = m - jj;
-    v[0] = 1.0;
-    for (size_t i = 1; i < len; ++i) v[i] = W[(jj + i) * n + jj];
-    for (size_t r = jj; r < n; ++r) {
-      double* row = ut.data() + r * m + jj;
-      Axpy(-tauL[jj] * Dot(row, v.data(), len), v.data(), row, len);
-    }
-  }
+  AccumulateReflectors(ut.data(), n, m, n, 0, tauL.data(), [&](size_t j, size_t i) { return W[(j + i) * n + j]; });
   // V^T = G_{n-3}...G_0, accumulated backwards (rows, cols >= j+1).
   vt.assign(n * n, 0.0);
   for (size_t r = 0; r < n; ++r) vt[r * n + r] = 1.0;
-  for (size_t jj = n >= 2 ? n - 2 : 0; jj-- > 0;) {
-    if (tauR[jj] == 0) continue;
-    const size_t len = n - jj - 1;
-    v[0] = 1.0;
-    for (size_t i = 1; i < len; ++i) v[i] = W[jj * n + jj + 1 + i];
-    for (size_t r = jj + 1; r < n; ++r) {
-      double* row = vt.data() + r * n + jj + 1;
-      Axpy(-tauR[jj] * Dot(row, v.data(), len), v.data(), row, len);
-    }
-  }
+  if (n >= 3)
+    AccumulateReflectors(vt.data(), n, n, n - 2, 1, tauR.data(), [&](size_t j, size_t i) { return W[j * n + j + 1 + i]; });
   BidiagonalQr(s, e, n, ut.data(), m, vt.data(), n);
   SortSingular(s, n, ut.data(), m, vt.data(), n);
 }
