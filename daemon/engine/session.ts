@@ -410,7 +410,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     }
     const seq = this.seqs.get(stream) ?? 0;
     this.seqs.set(stream, seq + 1);
-    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], m.fields ?? {});
+    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], opts.fields ? { ...m.fields, ...opts.fields } : (m.fields ?? {}));
   }
 
   private emitFrame(f: Frame): void {
