@@ -12,6 +12,8 @@
  */
 import { NUCLEI_SCENE_SCHEMA } from '../drivers/odmr/scene.js';
 
+import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
+
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
   type: 'object',
@@ -94,6 +96,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   scene: SCENE_SCHEMA,
   demo: DEMO_SCHEMA,
   // ---- sections of other owners: sessions, api, ... ----
+  sessions: SESSIONS_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */

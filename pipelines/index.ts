@@ -1,9 +1,25 @@
 /**
- * Pipelines that offer offline commands: `qscope train <name>` and
- * `qscope reconstruct <name>`. Each entry is light (option tables only); the
- * heavy modules (tfjs, estimators) load inside `run`. One line per pipeline.
+ * Every pipeline qscope ships, by name. Section per experiment: add one line.
+ *
+ * Online pipelines (watch a session's frames; `--pipeline NAME` on replay)
+ * register a PipelineFactory (pipelines/core/pipeline.ts) here. Pipelines
+ * that offer offline commands (`qscope train <name>`, `qscope reconstruct
+ * <name>`) add their option tables to PIPELINE_COMMANDS; each entry is light,
+ * the heavy modules (tfjs, estimators) load inside `run`.
  */
+import { PipelineRegistry } from './core/pipeline.js';
 import { cosyCommands } from './cosy/commands.js';
+
+export { PipelineRegistry } from './core/pipeline.js';
+export type { Pipeline, PipelineFactory, PipelineOutput, PipelineContext } from './core/pipeline.js';
+
+export async function createDefaultPipelineRegistry(): Promise<PipelineRegistry> {
+  const registry = new PipelineRegistry();
+  // ==================== antibunching-scan (g2) ====================
+  // ==================== cosy-2d ====================
+  registry.register((await import('./cosy/pipeline.js')).cosyPipelineFactory);
+  return registry;
+}
 
 export interface OptionSpec {
   /** Commander flags, e.g. `--epochs <n>`. */
