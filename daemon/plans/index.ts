@@ -71,6 +71,6 @@ export class PlanRegistry {
 export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
   const registry = new PlanRegistry();
   // registry.register((await import('./antibunching-scan.js')).antibunchingScanPlan);
-  // registry.register((await import('./cosy-2d.js')).cosy2dPlan);
+  registry.register((await import('./cosy-2d.js')).cosy2dPlan);
   return registry;
 }

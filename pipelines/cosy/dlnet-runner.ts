@@ -29,11 +29,10 @@ export function defaultModelDir(): string {
 
 /** Runs DLNet on a batch of [0,1]-scaled maps; returns the completed maps (same scale). */
 export function predictMaps(tf: typeof TF, model: TF.LayersModel, inputs: ArrayLike<number>[], masks: ArrayLike<number>[], n1: number, n2: number): Float64Array[] {
-  return tf.tidy(() => {
-    const x = tf.tensor4d(packInput(inputs, masks, n1, n2), [inputs.length, DLNET_SIZE, DLNET_SIZE, 2]);
-    const y = model.predict(x) as TF.Tensor;
-    return unpackOutput(y.dataSync() as Float32Array, inputs.length, n1, n2);
-  });
+  const y = tf.tidy(() => model.predict(tf.tensor4d(packInput(inputs, masks, n1, n2), [inputs.length, DLNET_SIZE, DLNET_SIZE, 2])) as TF.Tensor);
+  const data = y.dataSync() as Float32Array;
+  y.dispose();
+  return unpackOutput(data, inputs.length, n1, n2);
 }
 
 export class InProcessDLNet implements DLNetRunner {
