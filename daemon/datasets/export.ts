@@ -33,7 +33,7 @@ export class ExporterRegistry {
 export async function createDefaultExporters(): Promise<ExporterRegistry> {
   const registry = new ExporterRegistry();
   // registry.register('antibunching-scan', (await import('../../pipelines/g2/export.js')).exportG2);
-  // registry.register('cosy-2d', (await import('../../pipelines/cosy/export.js')).exportCosy);
+  registry.register('cosy-2d', (await import('../../pipelines/cosy/dataset.js')).exportCosy);
   return registry;
 }
 

@@ -51,4 +51,21 @@ const train: OfflineCommand = {
   },
 };
 
-export const cosyCommands: PipelineCommands = { train };
+const reconstructCmd: OfflineCommand = {
+  description: 'reconstruct a cosy-2d dataset folder (manifest.json + map.npy with NaN where not measured)',
+  options: [
+    { flags: '--input <dir>', description: 'dataset folder' },
+    { flags: '--out <dir>', description: 'output folder (created; must be empty)' },
+    { flags: '--method <name>', description: 'orig | mc | dl | dlmc', default: 'dlmc' },
+    { flags: '--model <dir>', description: 'DLNet model folder (default: the committed pipelines/cosy/model)' },
+  ],
+  async run(opts) {
+    if (typeof opts.input !== 'string') throw new Error('--input: required');
+    if (typeof opts.out !== 'string') throw new Error('--out: required');
+    const { reconstructCosyFolder } = await import('./offline.js');
+    const r = await reconstructCosyFolder({ input: opts.input, out: opts.out, method: String(opts.method) as never, ...(typeof opts.model === 'string' ? { modelDir: opts.model } : {}) });
+    process.stdout.write(`${opts.out}: ${r.files.join(', ')}\n${JSON.stringify(r.metrics)}\n`);
+  },
+};
+
+export const cosyCommands: PipelineCommands = { train, reconstruct: reconstructCmd };

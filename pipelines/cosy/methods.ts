@@ -17,23 +17,19 @@ import { observedRange } from './simdata.js';
 export const COSY_METHODS = ['orig', 'mc', 'dl', 'dlmc'] as const;
 export type CosyMethod = (typeof COSY_METHODS)[number];
 
-/** Options of the native singular value thresholding (native/index.ts `svt`). */
-export interface SvtSettings {
-  /** Singular value threshold on the [0,1]-scaled map. */
-  tau: number;
-  /** Step size δ. */
-  delta: number;
-  /** Relative residual on Ω at which to stop. */
-  tol: number;
-  maxIter: number;
-}
-
 /**
- * Defaults tuned on held-out simulated 50×50 maps (docs/BENCHMARKS.md,
- * decision 0803): τ relative to the map size, δ = 1.2/p as Cai–Candès–Shen suggest.
+ * Settings of the native completion (native/index.ts SvtOptions). Unset
+ * fields take the kernel's defaults (τ = 2·‖P_Ω(M−μ)‖_F/√p, δ = 1.9,
+ * tol 1e-3, centred), which held up best on held-out simulated maps
+ * (docs/BENCHMARKS.md).
  */
-export function defaultSvtSettings(sampledFraction: number): SvtSettings {
-  return { tau: 2.5, delta: Math.min(1.9, 1.2 / Math.max(sampledFraction, 1e-3)), tol: 1e-3, maxIter: 500 };
+export interface SvtSettings {
+  method?: 'svt' | 'softImpute' | 'hardImpute';
+  tau?: number;
+  delta?: number;
+  tol?: number;
+  maxIter?: number;
+  rank?: number;
 }
 
 /** The native completion kernel's signature (native/index.ts). */
@@ -42,7 +38,7 @@ export type SvtKernel = (
   mask: Uint8Array,
   m: number,
   n: number,
-  opts: { tau: number; delta: number; tol: number; maxIter: number; init?: Float64Array; signal?: AbortSignal },
+  opts: SvtSettings & { init?: Float64Array; signal?: AbortSignal },
 ) => Promise<{ x: Float64Array; iterations: number; residual: number; rank: number }>;
 
 /** Runs DLNet on maps already scaled to [0,1] on their observed entries (in-process or in a worker thread). */
@@ -56,7 +52,7 @@ export interface ReconstructOptions {
   dlnet?: DLNetRunner;
   /** Needed by `mc` and `dlmc` (default: the native kernel, loaded on first use). */
   svt?: SvtKernel;
-  svtSettings?: Partial<SvtSettings>;
+  svtSettings?: SvtSettings;
   signal?: AbortSignal;
 }
 
@@ -123,14 +119,8 @@ export async function reconstruct(map: ArrayLike<number>, mask: Uint8Array, n1: 
   checkInput(map, mask, n1, n2);
   const { lo, hi } = observedRange(map, mask);
   const scaled = new Float64Array(n1 * n2);
-  let sampled = 0;
-  for (let i = 0; i < scaled.length; i++) {
-    if (mask[i] !== 0) {
-      scaled[i] = (map[i]! - lo) / (hi - lo);
-      sampled++;
-    }
-  }
-  const settings = { ...defaultSvtSettings(sampled / scaled.length), ...opts.svtSettings };
+  for (let i = 0; i < scaled.length; i++) if (mask[i] !== 0) scaled[i] = (map[i]! - lo) / (hi - lo);
+  const settings: SvtSettings = { ...opts.svtSettings };
   const needDl = opts.method === 'dl' || opts.method === 'dlmc';
   if (needDl && !opts.dlnet) throw new Error(`method '${opts.method}': needs DLNet (no model loaded)`);
   let out: Float64Array;

@@ -1,0 +1,184 @@
+/**
+ * The `cosy-2d` dataset (issue 8): a folder with `manifest.json`
+ * `{"kind": "cosy-2d", "shape": [n1, n2], "t1StartUs", "t1StepUs",
+ * "t2StartUs", "t2StepUs"}` (also accepted under `parameters`, or as DESIGN.md
+ * `axes` [{name: 't1', unit: 'us', start, step}, …]) and `map.npy` (n1, n2)
+ * float with NaN where not measured. Optional: `reference.npy` (a fully
+ * sampled map to score against), `parameters.peaksKHz` (lines for the SNR).
+ *
+ * This module owns the exporter `qscope export` calls for cosy-2d sessions and
+ * the reader of `qscope reconstruct cosy`.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import type { SessionReader } from '../../daemon/store/reader.js';
+import type { SessionExporter } from '../../daemon/datasets/export.js';
+import { encodeNpy, readNpy } from '../../daemon/datasets/npy.js';
+import { COSY_GRID } from '../../drivers/odmr/physics.js';
+
+export const COSY_KIND = 'cosy-2d';
+
+export interface CosyGrid {
+  n1: number;
+  n2: number;
+  t1StartUs: number;
+  t1StepUs: number;
+  t2StartUs: number;
+  t2StepUs: number;
+}
+
+export interface CosyDataset {
+  grid: CosyGrid;
+  /** [n1, n2], NaN where not measured. */
+  map: Float64Array;
+  /** 1 where measured (finite in map.npy). */
+  mask: Uint8Array;
+  reference?: Float64Array;
+  peaksKHz?: number[];
+}
+
+function fail(dir: string, msg: string): never {
+  throw new Error(`${dir}: ${msg}`);
+}
+
+/** Reads a cosy-2d dataset folder; errors name the file and the problem. */
+export function readCosyDataset(dir: string): CosyDataset {
+  const manifestPath = join(dir, 'manifest.json');
+  if (!existsSync(manifestPath)) fail(dir, 'manifest.json not found');
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    fail(manifestPath, `not valid JSON (${(err as Error).message})`);
+  }
+  if (m.kind !== COSY_KIND) fail(manifestPath, `kind: must be '${COSY_KIND}', got ${JSON.stringify(m.kind)}`);
+  const shape = m.shape as unknown;
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d > 0)) fail(manifestPath, `shape: must be [n1, n2] of positive integers, got ${JSON.stringify(shape)}`);
+  const [n1, n2] = shape as [number, number];
+  const params = (m.parameters ?? {}) as Record<string, unknown>;
+  const axes = Array.isArray(m.axes) ? (m.axes as { name?: string; start?: number; step?: number }[]) : [];
+  const axis = (k: 1 | 2, what: 'Start' | 'Step'): number => {
+    const key = `t${k}${what}Us`;
+    const ax = axes.find((a) => a.name === `t${k}`);
+    const v = m[key] ?? params[key] ?? (ax ? (what === 'Start' ? ax.start : ax.step) : undefined) ?? (what === 'Start' ? COSY_GRID.startUs : COSY_GRID.stepUs);
+    if (typeof v !== 'number' || !Number.isFinite(v) || (what === 'Step' && !(v > 0))) fail(manifestPath, `${key}: must be a ${what === 'Step' ? 'positive ' : ''}number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const grid: CosyGrid = { n1, n2, t1StartUs: axis(1, 'Start'), t1StepUs: axis(1, 'Step'), t2StartUs: axis(2, 'Start'), t2StepUs: axis(2, 'Step') };
+  const readMap = (file: string): Float64Array => {
+    const a = readNpy(join(dir, file));
+    if (a.dtype !== 'f64' && a.dtype !== 'f32') fail(join(dir, file), `dtype: must be float64 or float32, got ${a.dtype}`);
+    if (a.shape.length !== 2 || a.shape[0] !== n1 || a.shape[1] !== n2) fail(join(dir, file), `shape (${a.shape.join(', ')}) does not match manifest shape (${n1}, ${n2})`);
+    return Float64Array.from(a.data as Float64Array);
+  };
+  if (!existsSync(join(dir, 'map.npy'))) fail(dir, 'map.npy not found');
+  const map = readMap('map.npy');
+  const mask = Uint8Array.from(map, (v) => (Number.isFinite(v) ? 1 : 0));
+  if (!mask.some((v) => v)) fail(join(dir, 'map.npy'), 'no measured (finite) entries');
+  const peaks = params.peaksKHz ?? m.peaksKHz;
+  if (peaks !== undefined && (!Array.isArray(peaks) || !peaks.every((f) => typeof f === 'number'))) fail(manifestPath, 'peaksKHz: must be an array of numbers');
+  return {
+    grid,
+    map,
+    mask,
+    ...(existsSync(join(dir, 'reference.npy')) ? { reference: readMap('reference.npy') } : {}),
+    ...(peaks ? { peaksKHz: peaks as number[] } : {}),
+  };
+}
+
+/** Writes a cosy-2d dataset folder (manifest + map.npy, optional reference). */
+export function writeCosyDataset(dir: string, ds: { grid: CosyGrid; map: Float64Array; reference?: Float64Array; parameters?: Record<string, unknown> }): void {
+  const { grid } = ds;
+  const manifest = {
+    kind: COSY_KIND,
+    version: 1,
+    shape: [grid.n1, grid.n2],
+    t1StartUs: grid.t1StartUs,
+    t1StepUs: grid.t1StepUs,
+    t2StartUs: grid.t2StartUs,
+    t2StepUs: grid.t2StepUs,
+    axes: [
+      { name: 't1', unit: 'us', start: grid.t1StartUs, step: grid.t1StepUs },
+      { name: 't2', unit: 'us', start: grid.t2StartUs, step: grid.t2StepUs },
+    ],
+    ...(ds.parameters ? { parameters: ds.parameters } : {}),
+  };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  writeFileSync(join(dir, 'map.npy'), encodeNpy(ds.map, [grid.n1, grid.n2]));
+  if (ds.reference) writeFileSync(join(dir, 'reference.npy'), encodeNpy(ds.reference, [grid.n1, grid.n2]));
+}
+
+/**
+ * The exporter `qscope export` calls for cosy-2d sessions: the measured
+ * points as `map.npy` (NaN elsewhere; a point measured twice is averaged) and
+ * the last reconstruction, spectrum and mask the pipeline recorded.
+ */
+export const exportCosy: SessionExporter = (reader: SessionReader, dir: string) => {
+  const s = reader.session();
+  const p = s.params as Partial<CosyGrid> & { peaksKHz?: number[] };
+  const grid: CosyGrid = {
+    n1: p.n1 ?? COSY_GRID.n,
+    n2: p.n2 ?? COSY_GRID.n,
+    t1StartUs: p.t1StartUs ?? COSY_GRID.startUs,
+    t1StepUs: p.t1StepUs ?? COSY_GRID.stepUs,
+    t2StartUs: p.t2StartUs ?? COSY_GRID.startUs,
+    t2StepUs: p.t2StepUs ?? COSY_GRID.stepUs,
+  };
+  const map = new Float64Array(grid.n1 * grid.n2).fill(Number.NaN);
+  const seen = new Uint16Array(map.length);
+  for (const f of reader.frames('frames')) {
+    if (!f.header.stream.endsWith('.population')) continue;
+    const { i, j } = f.header as unknown as { i: number; j: number };
+    const k = i * grid.n2 + j;
+    const v = Number(f.payload[0]);
+    map[k] = seen[k] ? (map[k]! * seen[k]! + v) / (seen[k]! + 1) : v;
+    seen[k]!++;
+  }
+  const files = ['map.npy'];
+  writeFileSync(join(dir, 'map.npy'), encodeNpy(map, [grid.n1, grid.n2]));
+  for (const [name, file] of [['cosy.map', 'recon.npy'], ['cosy.spectrum', 'spectrum.npy'], ['cosy.mask', 'mask.npy']] as const) {
+    let last;
+    for (const f of reader.frames('results', name)) last = f;
+    if (last) {
+      writeFileSync(join(dir, file), encodeNpy(last.payload, last.header.shape));
+      files.push(file);
+    }
+  }
+  return {
+    kind: COSY_KIND,
+    shape: [grid.n1, grid.n2],
+    axes: [
+      { name: 't1', unit: 'us', start: grid.t1StartUs, step: grid.t1StepUs },
+      { name: 't2', unit: 'us', start: grid.t2StartUs, step: grid.t2StepUs },
+    ],
+    parameters: { ...grid, ...(p.peaksKHz ? { peaksKHz: p.peaksKHz } : {}) },
+    files,
+  };
+};
+
+/** Writes a grey-scale PNG of a [n1, n2] array (min → black, max → white; NaN → dark red), `scale`× enlarged. */
+export function writePng(path: string, data: ArrayLike<number>, n1: number, n2: number, scale = 4): void {
+  let lo = Infinity, hi = -Infinity;
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k]!;
+    if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  }
+  const span = hi > lo ? hi - lo : 1;
+  const png = new PNG({ width: n2 * scale, height: n1 * scale });
+  for (let y = 0; y < n1 * scale; y++) {
+    for (let x = 0; x < n2 * scale; x++) {
+      const v = data[Math.floor(y / scale) * n2 + Math.floor(x / scale)]!;
+      const o = (y * n2 * scale + x) * 4;
+      if (Number.isFinite(v)) {
+        const g = Math.round((255 * (v - lo)) / span);
+        png.data[o] = png.data[o + 1] = png.data[o + 2] = g;
+      } else {
+        png.data[o] = 96;
+        png.data[o + 1] = png.data[o + 2] = 0;
+      }
+      png.data[o + 3] = 255;
+    }
+  }
+  writeFileSync(path, PNG.sync.write(png));
+}
