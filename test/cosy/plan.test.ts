@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cosyRig, tmpDir } from './helpers.js';
 import { CosyPipeline, type NextSamplesKernel } from '../../pipelines/cosy/pipeline.js';
-import type { PipelineFactory } from '../../pipelines/core/pipeline.js';
+import { PipelineRegistry, type PipelineFactory } from '../../pipelines/core/pipeline.js';
+import { replaySession } from '../../daemon/engine/replay.js';
+import { PlanRegistry } from '../../daemon/plans/index.js';
+import { cosy2dPlan } from '../../daemon/plans/cosy-2d.js';
+import { cosyPipelineFactory } from '../../pipelines/cosy/pipeline.js';
+import { createDefaultRegistry } from '../../drivers/index.js';
 
 let tmp: ReturnType<typeof tmpDir>;
 beforeEach(() => (tmp = tmpDir()));
@@ -60,4 +65,18 @@ describe('plan cosy-2d on the virtual clock', () => {
     expect(r.count('frames')).toBe(128);
     r.close();
   });
+
+  it('replays bit-identically: recorded measurements, the same batch choices, the same reconstructions', async () => {
+    const { engine, store } = await cosyRig(tmp.dir);
+    const id = await engine.start('cosy-2d', { n1: 12, n2: 12, method: 'orig', strategy: 'uniform', initialFraction: 0.15, batchFraction: 0.1, budgetFraction: 0.5, tol: 1e-9, readouts: 1000 });
+    const rec = await engine.whenEnded(id);
+    const report = await replaySession({ source: id, sourceStore: store, store, registry: createDefaultRegistry(), plans: new PlanRegistry().register(cosy2dPlan), pipelines: new PipelineRegistry().register(cosyPipelineFactory), speed: 'max' });
+    expect(report.mode).toBe('plan');
+    expect(report.status.state).toBe('completed');
+    expect(report.delivered).toBe(rec.frames);
+    expect(report.mismatches).toEqual([]);
+    expect(report.frames).toMatchObject({ identical: true });
+    expect(report.results).toMatchObject({ identical: true, compared: rec.results });
+  });
 });
+
