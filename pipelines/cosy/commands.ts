@@ -47,6 +47,13 @@ const train: OfflineCommand = {
     const out = String(opts.out);
     await saveModel(tf, await loadModel(tf, checkpointDir), out);
     await writeFile(join(out, 'training.json'), JSON.stringify(progress, null, 2));
+    // The model card's held-out numbers, recomputed from the written model (the regression test checks them).
+    const { evaluate, heldOutExamples } = await import('./train.js');
+    const heldOut = { count: 16, fraction: 0.1, sigma: DEFAULT_TRAIN.noiseSigma };
+    const ev = evaluate(tf, await loadModel(tf, out), heldOutExamples(progress.seed, heldOut.count, heldOut.fraction, heldOut.sigma));
+    const card = { seed: progress.seed, net: progress.net, epochs: progress.epochsDone, trainingSeconds: Math.round(progress.wallSeconds), backend: tf.getBackend(), heldOut: { ...heldOut, l1: ev.l1, rmse: ev.rmse } };
+    await writeFile(join(out, 'card.json'), JSON.stringify(card, null, 2));
+    log(`held-out (${heldOut.count} maps, ${heldOut.fraction * 100} %): L1 ${ev.l1.toFixed(4)}, RMSE ${ev.rmse.toFixed(4)}`);
     log(`model written to ${out} after ${progress.epochsDone} epochs (${(progress.wallSeconds / 60).toFixed(1)} min of training)`);
   },
 };
