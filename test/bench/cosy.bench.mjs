@@ -1,7 +1,7 @@
 // `npm run bench -- cosy`: the DLMC paper's Fig. 6 on held-out simulated ODMR maps (seeds never used in
 // training), adaptive against uniform sampling, and DLMC timing. Needs `npm run build` and the committed
 // DLNet (pipelines/cosy/model/). Prints one JSON object per case, then markdown tables for docs/BENCHMARKS.md.
-// Options (env): COSY_BENCH_MAPS (default 4), COSY_BENCH_MASKS (default 5).
+// Options (env): COSY_BENCH_MAPS (default 4), COSY_BENCH_MASKS (default 5), COSY_MODEL_DIR (default: the committed model).
 import { Rng } from '../../dist/drivers/core/rng.js';
 import { heldOutOdmrMap } from '../../dist/pipelines/cosy/heldout.js';
 import { randomMask } from '../../dist/pipelines/cosy/simdata.js';
@@ -18,7 +18,7 @@ const METHODS = ['orig', 'mc', 'dl', 'dlmc'];
 // DLMC's SVT runs from the DLNet output and stops at a residual near the readout noise (decision 0803).
 const SETTINGS = { orig: {}, mc: {}, dl: {}, dlmc: { tol: Number(process.env.COSY_DLMC_TOL ?? 0.3) } };
 
-const dlnet = await InProcessDLNet.load();
+const dlnet = await InProcessDLNet.load(process.env.COSY_MODEL_DIR);
 const maps = Array.from({ length: MAPS }, (_, i) => heldOutOdmrMap(i));
 const opts = (m) => ({ step1Us: STEP, step2Us: STEP, peaksKHz: m.linesKHz });
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -101,9 +101,13 @@ for (const method of ['mc', 'dl', 'dlmc']) {
 // ---- markdown ----
 const fmt = (x, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : '∞');
 console.log(`\n${MAPS} held-out maps × ${MASKS} random masks per ratio; FFT of the fully sampled noisy map: SNR ${rawSnr.toFixed(1)} dB\n`);
-console.log('| sampled | method | RMSE (freq) mean ± std | SNR dB mean ± std | SNR gain vs raw FFT | SSIM |');
-console.log('|---|---|---|---|---|---|');
-for (const r of fig6) console.log(`| ${r.fraction * 100} % | ${r.method} | ${fmt(r.rmseFreq, 5)} ± ${fmt(r.rmseStd, 5)} | ${r.snrDb.toFixed(1)} ± ${r.snrStd.toFixed(1)} | ${r.snrGainDb >= 0 ? '+' : ''}${r.snrGainDb.toFixed(1)} | ${r.ssim.toFixed(3)} |`);
+console.log('| sampled | method | RMSE (freq) mean ± std | SNR dB mean ± std | SNR vs orig at same ratio | SNR vs FFT of full map | SSIM |');
+console.log('|---|---|---|---|---|---|---|');
+const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+for (const r of fig6) {
+  const orig = fig6.find((o) => o.fraction === r.fraction && o.method === 'orig');
+  console.log(`| ${r.fraction * 100} % | ${r.method} | ${fmt(r.rmseFreq, 5)} ± ${fmt(r.rmseStd, 5)} | ${r.snrDb.toFixed(1)} ± ${r.snrStd.toFixed(1)} | ${sign(r.snrDb - orig.snrDb)} | ${sign(r.snrGainDb)} | ${r.ssim.toFixed(3)} |`);
+}
 console.log(`\nTarget RMSE (DLMC, 10 % uniform): ${fmt(target, 5)}. Samples needed per map (start 4 % random, batches of 1 %, DLMC after each):`);
 for (const [s, need] of Object.entries(adaptive)) console.log(`- ${s}: ${need.map((n) => (Number.isFinite(n) ? `${n} (${((100 * n) / CELLS).toFixed(1)} %)` : '> 40 %')).join(', ')}; median ${Number.isFinite(median(need)) ? ((100 * median(need)) / CELLS).toFixed(1) + ' %' : '> 40 %'}`);
 console.log(`\nOne 50×50 reconstruction at 10 %, median of 11 after 3 warm-ups: ${Object.entries(timing).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
