@@ -63,7 +63,7 @@ const reconstructCmd: OfflineCommand = {
   options: [
     { flags: '--input <dir>', description: 'dataset folder' },
     { flags: '--out <dir>', description: 'output folder (created; must be empty)' },
-    { flags: '--method <name>', description: 'orig | mc | dl | dlmc', default: 'dlmc' },
+    { flags: '--method <name>', description: 'orig | mc | dl | dlmc | softimpute', default: 'dlmc' },
     { flags: '--model <dir>', description: 'DLNet model folder (default: the committed pipelines/cosy/model)' },
   ],
   async run(opts) {

@@ -8,13 +8,15 @@
  * - `mc`:   singular value thresholding alone (native `svt`).
  * - `dl`:   DLNet alone.
  * - `dlmc`: DLNet, then SVT started from its output (native `svt` with `init`).
+ * - `softimpute`: soft-impute completion (native `svt`, method 'softImpute') — not in the paper; offered
+ *   because it beat SVT alone on held-out maps (docs/BENCHMARKS.md, decision 0803).
  *
  * SVT keeps the observed entries through its constraint on Ω (it stops once
  * ‖P_Ω(M − X)‖_F / ‖P_Ω(M)‖_F < tol), as in the paper; the output is its X.
  */
 import { observedRange } from './simdata.js';
 
-export const COSY_METHODS = ['orig', 'mc', 'dl', 'dlmc'] as const;
+export const COSY_METHODS = ['orig', 'mc', 'dl', 'dlmc', 'softimpute'] as const;
 export type CosyMethod = (typeof COSY_METHODS)[number];
 
 /**
@@ -133,10 +135,12 @@ export async function reconstruct(map: ArrayLike<number>, mask: Uint8Array, n1: 
       out = (await opts.dlnet!.predict([scaled], [mask], n1, n2))[0]!;
       break;
     case 'mc':
+    case 'softimpute':
     case 'dlmc': {
       const init = opts.method === 'dlmc' ? (await opts.dlnet!.predict([scaled], [mask], n1, n2))[0]! : undefined;
       const svt = opts.svt ?? (await loadNativeSvt());
-      const r = await svt(scaled, mask, n1, n2, { ...settings, ...(init ? { init } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const method = opts.method === 'softimpute' ? { method: 'softImpute' as const } : {};
+      const r = await svt(scaled, mask, n1, n2, { ...method, ...settings, ...(init ? { init } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       out = r.x;
       svtInfo = { iterations: r.iterations, residual: r.residual, rank: r.rank };
       break;

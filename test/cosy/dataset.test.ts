@@ -90,6 +90,6 @@ json.dump({"kind": "cosy-2d", "shape": [n1, n2], "t1StartUs": 4, "t1StepUs": 18,
     expect(() => readCosyDataset(dir)).toThrow(/map.npy: shape \(4, 5\) does not match manifest shape \(5, 4\)/);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, kind: 'g2' }));
     expect(() => readCosyDataset(dir)).toThrow(/kind: must be 'cosy-2d', got "g2"/);
-    await expect(reconstructCosyFolder({ input: dir, out: join(tmp.dir, 'o'), method: 'fft' as never })).rejects.toThrow(/--method: must be one of orig, mc, dl, dlmc/);
+    await expect(reconstructCosyFolder({ input: dir, out: join(tmp.dir, 'o'), method: 'fft' as never })).rejects.toThrow(/--method: must be one of orig, mc, dl, dlmc, softimpute/);
   });
 });
