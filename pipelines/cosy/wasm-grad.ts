@@ -7,7 +7,7 @@
  * backend selection lands there.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { registerWasmConv2DBackpropFilter } from '../core/tf.js';
+import { registerWasmConv2DBackpropFilter, registerWasmConv2DBackpropInput } from '../core/tf.js';
 
 export async function loadWasmTf(): Promise<typeof TF> {
   const tf = await import('@tensorflow/tfjs');
@@ -18,5 +18,6 @@ export async function loadWasmTf(): Promise<typeof TF> {
   }
   await tf.ready();
   registerWasmConv2DBackpropFilter();
+  registerWasmConv2DBackpropInput();
   return tf;
 }
