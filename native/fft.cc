@@ -159,12 +159,16 @@ static inline void Root(std::uint64_t num, std::uint64_t den, double& c, double&
   s = std::sin(a);
 }
 
-// Radices for n: 4s first (a lone 2 kept), then 3, 5, other primes up to
+// Radices for n: 8s, then 4s (or a lone 2), then 3, 5, other primes up to
 // kMaxGenericRadix. Returns false if a larger prime factor remains.
 static bool Factorise(std::size_t n, std::vector<int>& radices) {
   radices.clear();
-  while (n % 4 == 0) { radices.push_back(4); n /= 4; }
-  if (n % 2 == 0) { radices.push_back(2); n /= 2; }
+  int k = 0;  // power of two: radix 8 as far as possible, never a lone 2 next to a 8
+  while (n % 2 == 0) { n /= 2; k++; }
+  if (k == 1) radices.push_back(2);
+  else if (k % 3 == 1) { k -= 4; radices.push_back(4); radices.push_back(4); }
+  else if (k % 3 == 2) { k -= 2; radices.push_back(4); }
+  for (; k >= 3; k -= 3) radices.insert(radices.begin(), 8);
   for (std::size_t p = 3; p <= kMaxGenericRadix && n > 1; p += 2) {
     while (n % p == 0) { radices.push_back(static_cast<int>(p)); n /= p; }
   }
