@@ -80,6 +80,7 @@ async function activate(backend: TfBackendName): Promise<void> {
  */
 function registerMissingWasmKernels(): void {
   registerWasmConv2DBackpropFilter();
+  registerWasmConv2DBackpropInput();
 }
 
 // ==================== wasm gradient kernels (owner: g2) ====================

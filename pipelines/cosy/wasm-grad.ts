@@ -1,23 +1,16 @@
 /**
- * tfjs for DLNet on the wasm backend, with the filter-gradient kernel the
- * g2 engineer registers in pipelines/core/tf.ts (it also serves
- * conv2dTranspose's filter gradient; checked against cpu in test/cosy).
- *
- * TEMPORARY: replace by pipelines/core/tf.ts's `loadTf()` once foundation's
- * backend selection lands there.
+ * tfjs for DLNet: always the wasm backend (pinned, so a session's DLNet
+ * outputs replay bit-identically), with the kernels wasm lacks or ships slow
+ * registered by pipelines/core/tf.ts. Logs the choice at `warn` level only
+ * unless QSCOPE_LOG_LEVEL says otherwise (the CLI, workers and tests call it).
  */
 import type * as TF from '@tensorflow/tfjs';
-import { registerWasmConv2DBackpropFilter, registerWasmConv2DBackpropInput } from '../core/tf.js';
+import { createLogger } from '../../daemon/log.js';
+import { loadTf } from '../core/tf.js';
 
 export async function loadWasmTf(): Promise<typeof TF> {
-  const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-wasm');
-  if (tf.getBackend() !== 'wasm') {
-    const ok = await tf.setBackend('wasm');
-    if (!ok) throw new Error('tfjs: the wasm backend failed to initialise');
-  }
-  await tf.ready();
-  registerWasmConv2DBackpropFilter();
-  registerWasmConv2DBackpropInput();
+  const level = process.env.QSCOPE_LOG_LEVEL ? {} : { level: 'warn' as const };
+  const { tf, backend, skipped } = await loadTf({ prefer: 'wasm', log: createLogger(level).child({ owner: 'tf' }) });
+  if (backend !== 'wasm') throw new Error(`tfjs: DLNet needs the wasm backend, got '${backend}' (${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})`);
   return tf;
 }
