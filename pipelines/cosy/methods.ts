@@ -34,6 +34,9 @@ export interface SvtSettings {
   rank?: number;
 }
 
+/** DLMC's SVT stops at a residual near the readout noise's share of the observed entries (decision 0803). */
+export const DLMC_SVT_SETTINGS: SvtSettings = { tol: 0.3 };
+
 /** The native completion kernel's signature (native/index.ts). */
 export type SvtKernel = (
   observed: Float64Array,
@@ -122,7 +125,7 @@ export async function reconstruct(map: ArrayLike<number>, mask: Uint8Array, n1: 
   const { lo, hi } = observedRange(map, mask);
   const scaled = new Float64Array(n1 * n2);
   for (let i = 0; i < scaled.length; i++) if (mask[i] !== 0) scaled[i] = (map[i]! - lo) / (hi - lo);
-  const settings: SvtSettings = { ...opts.svtSettings };
+  const settings: SvtSettings = { ...(opts.method === 'dlmc' ? DLMC_SVT_SETTINGS : {}), ...opts.svtSettings };
   const needDl = opts.method === 'dl' || opts.method === 'dlmc';
   if (needDl && !opts.dlnet) throw new Error(`method '${opts.method}': needs DLNet (no model loaded)`);
   let out: Float64Array;

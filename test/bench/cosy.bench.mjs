@@ -15,8 +15,9 @@ const MAPS = Number(process.env.COSY_BENCH_MAPS ?? 4);
 const MASKS = Number(process.env.COSY_BENCH_MASKS ?? 5);
 const FRACTIONS = [0.1, 0.2, 0.4, 0.8];
 const METHODS = ['orig', 'mc', 'softimpute', 'dl', 'dlmc'];
-// DLMC's SVT runs from the DLNet output and stops at a residual near the readout noise (decision 0803).
-const SETTINGS = { orig: {}, mc: {}, softimpute: {}, dl: {}, dlmc: { tol: Number(process.env.COSY_DLMC_TOL ?? 0.3) } };
+// DLMC's SVT runs from the DLNet output and stops at a residual near the readout noise (decision 0803;
+// COSY_DLMC_TOL overrides its tol).
+const SETTINGS = { orig: {}, mc: {}, softimpute: {}, dl: {}, dlmc: process.env.COSY_DLMC_TOL ? { tol: Number(process.env.COSY_DLMC_TOL) } : {} };
 
 const dlnet = await InProcessDLNet.load(process.env.COSY_MODEL_DIR);
 const maps = Array.from({ length: MAPS }, (_, i) => heldOutOdmrMap(i));
