@@ -104,6 +104,10 @@ export async function trainDLNet(tf: typeof TF, opts: TrainOptions): Promise<Pro
     log(`new DLNet ${JSON.stringify(opts.net)}: ${model.countParams()} parameters`);
   }
 
+  if (progress.epochsDone >= opts.epochs) {
+    log(`checkpoint already has ${progress.epochsDone} epochs (≥ ${opts.epochs}): nothing to train`);
+    return progress;
+  }
   log(`simulating ${opts.trainMaps} training maps (seed ${opts.seed})`);
   const maps = Array.from({ length: opts.trainMaps }, (_, i) => trainingMap(opts.seed, i));
   const heldOut = heldOutExamples(opts.seed, opts.heldOut, 0.1, opts.noiseSigma);
