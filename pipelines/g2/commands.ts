@@ -2,7 +2,7 @@
  * Offline commands of the g2 pipeline: `qscope train g2` and
  * `qscope reconstruct g2`. Heavy modules load inside `run`.
  */
-import type { PipelineCommands } from '../index.js';
+import type { PipelineCommands } from '../commands.js';
 
 export const g2Commands: PipelineCommands = {
   train: {
