@@ -3,6 +3,84 @@
  * kernels the wasm backend lacks (g2 owns; cosy may add more here).
  */
 import * as tf from '@tensorflow/tfjs';
+import { createLogger, type Logger } from '../../daemon/log.js';
+
+// ==================== backend selection (owner: foundation) ====================
+
+/** tfjs backends in order of preference: tfjs-node's native TensorFlow, then WebAssembly, then pure JS. */
+export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const TF_BACKENDS: readonly TfBackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface LoadTfOptions {
+  /**
+   * First backend to try (later ones are the fallbacks); default `tensorflow`,
+   * or `$QSCOPE_TF_BACKEND` when set (pin the backend: bit-identical replays
+   * need the same one).
+   */
+  prefer?: TfBackendName;
+  /** Where to log the choice; default a `tf` child of a new daemon logger. */
+  log?: Logger;
+}
+
+export interface LoadedTf {
+  /** The tfjs namespace, with `backend` active. */
+  tf: typeof tf;
+  backend: TfBackendName;
+  /** Why each preferred backend before it was skipped. */
+  skipped: { backend: TfBackendName; reason: string }[];
+}
+
+/**
+ * Activates the best tfjs backend this machine has: tfjs-node when it loads
+ * (an optional dependency; its installer needs a download this project's
+ * machines cannot make), else WebAssembly (SIMD, single-threaded in Node),
+ * else the pure-JS CPU backend. Logs which one, and why others were skipped.
+ * On wasm it also registers the kernels wasm lacks (see below).
+ */
+export async function loadTf(opts: LoadTfOptions = {}): Promise<LoadedTf> {
+  const log = opts.log ?? createLogger().child({ owner: 'tf' });
+  const envPrefer = process.env.QSCOPE_TF_BACKEND;
+  if (envPrefer !== undefined && !TF_BACKENDS.includes(envPrefer as TfBackendName)) {
+    throw new RangeError(`QSCOPE_TF_BACKEND: must be one of ${TF_BACKENDS.join(', ')}, got '${envPrefer}'`);
+  }
+  const prefer = opts.prefer ?? (envPrefer as TfBackendName | undefined) ?? 'tensorflow';
+  if (!TF_BACKENDS.includes(prefer)) throw new RangeError(`prefer: must be one of ${TF_BACKENDS.join(', ')}, got '${String(prefer)}'`);
+  const skipped: LoadedTf['skipped'] = [];
+  for (const backend of TF_BACKENDS.slice(TF_BACKENDS.indexOf(prefer))) {
+    try {
+      await activate(backend);
+      log.info({ backend, skipped }, `tfjs backend: ${backend}`);
+      return { tf, backend, skipped };
+    } catch (err) {
+      skipped.push({ backend, reason: (err as Error).message.split('\n')[0]! });
+    }
+  }
+  // Unreachable in practice: cpu ships with @tensorflow/tfjs.
+  throw new Error(`no tfjs backend could be activated: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+async function activate(backend: TfBackendName): Promise<void> {
+  if (backend === 'tensorflow') {
+    // Optional dependency: absent, or present without its native library.
+    await import('@tensorflow/tfjs-node' as string);
+    // It must have registered into this tfjs copy, or its tensors would not be ours.
+    if (!tf.findBackendFactory('tensorflow')) throw new Error('tfjs-node loaded but registered into another copy of tfjs-core');
+  } else if (backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  if (tf.getBackend() !== backend) throw new Error(`backend is '${tf.getBackend()}' after setBackend('${backend}')`);
+  if (backend === 'wasm') registerMissingWasmKernels();
+}
+
+/**
+ * The kernels the wasm backend ships without, registered when wasm becomes
+ * the backend. Owner: g2 (cosy may add lines): one call per missing kernel.
+ */
+function registerMissingWasmKernels(): void {
+  registerWasmConv2DBackpropFilter();
+}
 
 // ==================== wasm gradient kernels (owner: g2) ====================
 

@@ -1,0 +1,14 @@
+/**
+ * Every instrument kind the daemon can build from config. Each instrument
+ * folder exports its factories (schema + lazy create) from
+ * `drivers/<kind>/index.ts`; add one line per factory below.
+ */
+import { DriverRegistry } from './core/registry.js';
+import { piezoSimFactory } from './piezo/index.js';
+
+export function createDefaultRegistry(): DriverRegistry {
+  const registry = new DriverRegistry();
+  // ---- one line per instrument implementation ----
+  registry.register(piezoSimFactory);
+  return registry;
+}
