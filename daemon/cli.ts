@@ -11,6 +11,8 @@ import { Command } from 'commander';
 import { version } from './package.js';
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerReconstruct } from './commands/reconstruct.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -21,6 +23,8 @@ export function createProgram(): Command {
   // ---- one line per command module ----
   registerDaemon(program);
   registerConfig(program);
+  registerTrain(program);
+  registerReconstruct(program);
   return program;
 }
 

@@ -11,8 +11,8 @@ export const g2Commands: PipelineCommands = {
       { flags: '--checkpoint <dir>', description: 'checkpoint directory (rerun to resume)', default: 'train-runs/g2' },
       { flags: '--model-dir <dir>', description: 'where the finished weights are published', default: 'pipelines/g2/model' },
       { flags: '--seed <n>', description: 'seed of data, initialisation and shuffling', default: '7' },
-      { flags: '--epochs <n>', description: 'epochs', default: '40' },
-      { flags: '--samples-per-epoch <n>', description: 'augmented samples per epoch', default: '12000' },
+      { flags: '--epochs <n>', description: 'epochs', default: '14' },
+      { flags: '--samples-per-epoch <n>', description: 'augmented samples per epoch', default: '10000' },
     ],
     async run(opts) {
       const { useTrainingBackend } = await import('./tf-backend.js');
