@@ -13,6 +13,8 @@ export interface HistogramFields {
   integrationS: number;
   binWidthNs: number;
   zeroBin: number;
+  /** Total timing jitter σ, ns. */
+  jitterNs: number;
   /** Photons counted in the window, both detectors (the PL signal). */
   counts: number;
   /** Coincidence events in the histogram. */

@@ -92,7 +92,7 @@ export class SimulatedHbt extends SimulatedDriver implements HbtCorrelator {
       const hist = samplePoissonHistogram(this.rng, lam, new Uint32Array(this.geometry.bins));
       let events = 0;
       for (const v of hist) events += v;
-      const fields: HistogramFields = { integrationS: T, binWidthNs: this.geometry.binWidthNs, zeroBin: this.geometry.zeroBin, counts: this.rng.poisson(total * T), events };
+      const fields: HistogramFields = { integrationS: T, binWidthNs: this.geometry.binWidthNs, zeroBin: this.geometry.zeroBin, jitterNs: this.geometry.jitterNs, counts: this.rng.poisson(total * T), events };
       return { payload: hist, fields: { ...fields } };
     });
   }

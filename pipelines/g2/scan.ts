@@ -165,17 +165,41 @@ export async function estimateMaps(data: HbtScanData, o: MapOptions): Promise<Sc
       break;
     }
     case 'pooled': {
+      // (1) Unbiased linear deficit per pixel: λ_b = α − β·v_b by ordinary least
+      //     squares (weights independent of the data, so E[β̂] = β at any count);
+      // (2) the accidental level per unit PL², κ = α/(N²T), pooled over the whole scan;
+      // (3) G2 = β/(κT) = ⟨N⟩²(1 − g2), smoothed with a Gaussian spatial prior.
+      const ols = deficitOls(v);
+      const G2raw = new Float64Array(P);
+      const varRaw = new Float64Array(P);
+      const alpha = new Float64Array(P);
+      let aSum = 0;
+      let n2tSum = 0;
+      for (let p = 0; p < P; p++) {
+        if (!(data.seconds[p]! > 0)) continue;
+        const d = ols(data.histogram(p));
+        alpha[p] = d.alpha;
+        G2raw[p] = d.beta;
+        varRaw[p] = d.varBeta;
+        aSum += d.alpha;
+        n2tSum += m.pl[p]! ** 2 * data.seconds[p]!;
+      }
+      const kappa = n2tSum > 0 ? aSum / n2tSum : NaN;
+      for (let p = 0; p < P; p++) {
+        const t = data.seconds[p]!;
+        if (!(t > 0)) continue;
+        G2raw[p] = G2raw[p]! / (kappa * t);
+        varRaw[p] = varRaw[p]! / (kappa * t) ** 2;
+      }
       const sigma = o.poolSigmaPx ?? 1;
       const { r, k } = poolKernel(sigma);
       const n = 2 * r + 1;
-      const pooled = new Float64Array(bins);
       for (let y = 0; y < ny; y++)
         for (let x = 0; x < nx; x++) {
-          pooled.fill(0);
           let wSum = 0;
-          let w2Events = 0;
-          let wEvents = 0;
-          let n2Sum = 0;
+          let g = 0;
+          let vv = 0;
+          let n2 = 0;
           for (let dy = -r; dy <= r; dy++)
             for (let dx = -r; dx <= r; dx++) {
               const yy = y + dy;
@@ -183,34 +207,26 @@ export async function estimateMaps(data: HbtScanData, o: MapOptions): Promise<Sc
               if (yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
               const q = yy * nx + xx;
               if (!(data.seconds[q]! > 0)) continue;
-              // Weight by the kernel over the pixel's dwell: the pooled histogram is a rate-like average.
-              const w = k[(dy + r) * n + dx + r]! / data.seconds[q]!;
-              const h = data.histogram(q);
-              for (let b = 0; b < bins; b++) pooled[b]! += w * h[b]!;
-              wSum += k[(dy + r) * n + dx + r]!;
-              w2Events += w * w * m.events[q]!;
-              wEvents += w * m.events[q]!;
-              n2Sum += k[(dy + r) * n + dx + r]! * m.pl[q]! ** 2;
+              const w = k[(dy + r) * n + dx + r]!;
+              wSum += w;
+              g += w * G2raw[q]!;
+              vv += w * w * varRaw[q]!;
+              n2 += w * m.pl[q]! ** 2;
             }
           const p = y * nx + x;
-          if (wEvents === 0) {
-            put(p, { g2: 1, std: Infinity, crb: Infinity });
+          m.crb[p] = fitter.fit(data.histogram(p)).crb;
+          if (!(wSum > 0) || !(n2 > 0)) {
+            m.g2[p] = 1;
+            m.g2Std[p] = Infinity;
+            m.G2[p] = 0;
+            m.G2Std[p] = Infinity;
             continue;
           }
-          // Rescale to integer-count equivalents so the Poisson fit sees the right information:
-          // a weighted sum of Poissons has variance/mean φ = Σw²λ/Σwλ.
-          const phi = w2Events / wEvents;
-          for (let b = 0; b < bins; b++) pooled[b]! /= phi;
-          const est = fitter.fit(pooled);
-          const g2 = est.g2;
-          const std = est.std;
-          m.g2[p] = g2;
-          m.g2Std[p] = std;
-          m.crb[p] = fitter.fit(data.histogram(p)).crb;
-          // The pooled G2 is the kernel-smoothed ⟨N⟩²(1 − g2): the N²-weighted local deficit times the local mean N².
-          const n2 = n2Sum / wSum;
-          m.G2[p] = n2 * (1 - g2);
-          m.G2Std[p] = n2 * std;
+          m.G2[p] = g / wSum;
+          m.G2Std[p] = Math.sqrt(vv) / wSum;
+          // The g2(0) this implies against the equally smoothed ⟨N⟩².
+          m.g2[p] = 1 - m.G2[p]! / (n2 / wSum);
+          m.g2Std[p] = m.G2Std[p]! / (n2 / wSum);
         }
       break;
     }
@@ -218,6 +234,40 @@ export async function estimateMaps(data: HbtScanData, o: MapOptions): Promise<Sc
       throw new RangeError(`method: unknown '${String(o.method)}'`);
   }
   return m;
+}
+
+/**
+ * Ordinary least squares of λ_b = α − β·v_b: unbiased at any count because
+ * its weights do not depend on the data. Var(β̂) = Σ c_b² λ_b with the
+ * fitted λ (clipped at 0).
+ */
+export function deficitOls(v: Float64Array): (y: ArrayLike<number>) => { alpha: number; beta: number; varBeta: number } {
+  const n = v.length;
+  let sv = 0;
+  let svv = 0;
+  for (let b = 0; b < n; b++) {
+    sv += v[b]!;
+    svv += v[b]! * v[b]!;
+  }
+  // X = [1, −v]; (XᵀX)⁻¹ of [[n, −Σv], [−Σv, Σv²]].
+  const det = n * svv - sv * sv;
+  const ca = new Float64Array(n);
+  const cb = new Float64Array(n);
+  for (let b = 0; b < n; b++) {
+    ca[b] = (svv - sv * v[b]!) / det;
+    cb[b] = (sv - n * v[b]!) / det;
+  }
+  return (y) => {
+    let alpha = 0;
+    let beta = 0;
+    for (let b = 0; b < n; b++) {
+      alpha += ca[b]! * y[b]!;
+      beta += cb[b]! * y[b]!;
+    }
+    let varBeta = 0;
+    for (let b = 0; b < n; b++) varBeta += cb[b]! * cb[b]! * Math.max(alpha - beta * v[b]!, 0);
+    return { alpha, beta, varBeta };
+  };
 }
 
 /** Early-stopping settings of a scan. */

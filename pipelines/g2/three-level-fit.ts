@@ -1,11 +1,12 @@
 /**
  * Estimator (a), the paper's baseline: Levenberg–Marquardt fit of the full
  * three-level model λ_b = A(1 − a1 D_b(t1) + a2 D_b(t2)), a1 = 1 + a2 − g0,
- * parameters θ = (A, g0, t1, a2, t2), with
+ * parameters θ = (A, g0, t1, a2, q = t2/t1), with
  * - Poisson weighting: iteratively reweighted least squares, weights 1/λ_b
  *   from the previous fit (converges to the Poisson ML fit), never 1/y_b
  *   (which is infinite or biased in sparse histograms);
- * - bounds keeping the model physical;
+ * - bounds keeping the model physical (q ≥ 2: shelving is slower than the
+ *   lifetime, which also keeps the two exponentials from trading places);
  * - initial guesses from the data (far-delay mean for A, the central bins
  *   for g0) and two starting lifetimes, keeping the best deviance;
  * - its uncertainty from (Jᵀ W J)⁻¹ at the solution.
@@ -17,19 +18,19 @@ import type { G2Estimate } from './estimate.js';
 import { shapeVector } from './shape.js';
 
 export interface ThreeLevelFit extends G2Estimate {
-  /** Fitted (A, g0, t1 ns, a2, t2 ns). */
+  /** Fitted (A, g0, t1 ns, a2, t2 ns) (t2 = q·t1 converted back). */
   theta: Float64Array;
 }
 
-const LOWER = Float64Array.from([1e-9, 0, 2, 0, 20]);
-const UPPER = Float64Array.from([Infinity, 1.5, 200, 1, 3000]);
+const LOWER = Float64Array.from([1e-9, 0, 2, 0, 2]);
+const UPPER = Float64Array.from([Infinity, 1.5, 200, 1, 200]);
 
 /** Writes the model histogram for θ into `out`. */
 export function threeLevelModel(g: HbtGeometry): (theta: Float64Array, out: Float64Array) => void {
   return (theta, out) => {
-    const [A, g0, t1, a2, t2] = theta as unknown as [number, number, number, number, number];
+    const [A, g0, t1, a2, q] = theta as unknown as [number, number, number, number, number];
     const d1 = binAveragedDecay(t1, g);
-    const d2 = binAveragedDecay(t2, g);
+    const d2 = binAveragedDecay(q * t1, g);
     const a1 = 1 + a2 - g0;
     for (let b = 0; b < g.bins; b++) out[b] = A * (1 - a1 * d1[b]! + a2 * d2[b]!);
   };
@@ -47,7 +48,8 @@ function deviance(y: ArrayLike<number>, lam: Float64Array): number {
 /** Analytic Jacobian of threeLevelModel (lifetime derivatives of the bin averages by central differences). */
 function threeLevelJacobian(g: HbtGeometry): (theta: Float64Array, out: Float64Array) => void {
   return (theta, J) => {
-    const [A, g0, t1, a2, t2] = theta as unknown as [number, number, number, number, number];
+    const [A, g0, t1, a2, q] = theta as unknown as [number, number, number, number, number];
+    const t2 = q * t1;
     const d1 = binAveragedDecay(t1, g);
     const d2 = binAveragedDecay(t2, g);
     const h1 = 1e-4 * t1;
@@ -61,9 +63,10 @@ function threeLevelJacobian(g: HbtGeometry): (theta: Float64Array, out: Float64A
       const r = 5 * b;
       J[r] = 1 - a1 * d1[b]! + a2 * d2[b]!;
       J[r + 1] = A * d1[b]!;
-      J[r + 2] = (-A * a1 * (d1p[b]! - d1m[b]!)) / (2 * h1);
+      const dD2dt2 = (d2p[b]! - d2m[b]!) / (2 * h2);
+      J[r + 2] = (-A * a1 * (d1p[b]! - d1m[b]!)) / (2 * h1) + A * a2 * dD2dt2 * q;
       J[r + 3] = A * (d2[b]! - d1[b]!);
-      J[r + 4] = (A * a2 * (d2p[b]! - d2m[b]!)) / (2 * h2);
+      J[r + 4] = A * a2 * dD2dt2 * t1;
     }
   };
 }
@@ -93,7 +96,7 @@ export function fitThreeLevel(y: ArrayLike<number>, g: HbtGeometry): ThreeLevelF
   const weights = new Float64Array(g.bins);
   let best: { theta: Float64Array; covariance: Float64Array; dev: number } | undefined;
   for (const t10 of [15, 60]) {
-    let theta: Float64Array = Float64Array.from([A0, g00, t10, 0.1, 300]);
+    let theta: Float64Array = Float64Array.from([A0, g00, t10, 0.1, Math.max(2, 300 / t10)]);
     let cov: Float64Array = new Float64Array(25).fill(NaN);
     for (let outer = 0; outer < 3; outer++) {
       model(theta, lam);
@@ -107,7 +110,8 @@ export function fitThreeLevel(y: ArrayLike<number>, g: HbtGeometry): ThreeLevelF
     const dev = deviance(y, lam);
     if (!best || dev < best.dev) best = { theta, covariance: cov, dev };
   }
-  const th = best!.theta;
+  const th = Float64Array.from(best!.theta);
+  th[4] = th[4]! * th[2]!; // q → t2
   const v = best!.covariance[1 * 5 + 1]!;
   const std = v > 0 ? Math.sqrt(v) : Infinity;
   const a1 = 1 + th[3]! - th[1]!;
