@@ -224,7 +224,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     if (this.isFinal() || this.endRequest) return;
     this.endRequest = req;
     this.d.writer.event(this.tNs(), req.status === 'aborted' ? 'abort' : 'fail', 'engine', { reason: req.reason });
-    this.ac.abort(new SessionAbortedError(req.reason));
+    const reason = new SessionAbortedError(req.reason);
+    this.ac.abort(reason);
+    for (const reject of this.abortWaiters) reject(reason);
+    this.abortWaiters.clear();
     const g = this.resumeGate;
     this.resumeGate = undefined;
     g?.resolve();
@@ -316,22 +319,23 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     }
   }
 
+  /** Pending steps' rejecters: cheaper than an AbortSignal listener per step on the hot path. */
+  private readonly abortWaiters = new Set<(reason: unknown) => void>();
+
   private raceAbort<T>(p: Promise<T>): Promise<T> {
-    const signal = this.ac.signal;
-    if (signal.aborted) {
+    if (this.ac.signal.aborted) {
       p.catch(() => undefined);
-      return Promise.reject(signal.reason);
+      return Promise.reject(this.ac.signal.reason);
     }
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      this.abortWaiters.add(reject);
       p.then(
         (v) => {
-          signal.removeEventListener('abort', onAbort);
+          this.abortWaiters.delete(reject);
           resolve(v);
         },
         (e) => {
-          signal.removeEventListener('abort', onAbort);
+          this.abortWaiters.delete(reject);
           reject(e);
         },
       );

@@ -28,10 +28,13 @@ export interface WriterLimits {
   diskCheckEveryBytes: number;
 }
 
+/** Longest run of synchronous writes per event-loop turn, ms. */
+const FLUSH_BUDGET_MS = 8;
+
 export const DEFAULT_LIMITS: WriterLimits = {
   maxQueueBytes: 64 * 2 ** 20,
   maxQueueItems: 100_000,
-  batchItems: 4096,
+  batchItems: 1024,
   minFreeBytes: 256 * 2 ** 20,
   diskCheckEveryBytes: 32 * 2 ** 20,
 };
@@ -192,7 +195,10 @@ export class SessionWriter {
     setImmediate(() => {
       this.flushScheduled = false;
       if (this.closed) return;
-      this.flushBatch();
+      // A few batches per turn, bounded in time so the event loop stays responsive.
+      const until = performance.now() + FLUSH_BUDGET_MS;
+      do this.flushBatch();
+      while (this.queued > 0 && !this.fatal && performance.now() < until);
       if (this.queued > 0) this.schedule();
     });
   }
