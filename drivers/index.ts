@@ -4,9 +4,11 @@
  * `drivers/<kind>/index.ts`; add one line per factory below.
  */
 import { DriverRegistry } from './core/registry.js';
+import { piezoSimFactory } from './piezo/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
   // ---- one line per instrument implementation ----
+  registry.register(piezoSimFactory);
   return registry;
 }
