@@ -3,6 +3,7 @@
  * `qscope reconstruct g2`. Heavy modules load inside `run`.
  */
 import type { PipelineCommands } from '../commands.js';
+import { G2_METHODS, G2_METHOD_HELP } from './estimate.js';
 
 export const g2Commands: PipelineCommands = {
   train: {
@@ -37,6 +38,34 @@ export const g2Commands: PipelineCommands = {
       publishModel(options.checkpointDir, String(opts.modelDir));
       writeFileSync(join(String(opts.modelDir), 'training.json'), JSON.stringify({ backend, options, state }, null, 1));
       console.log(`published ${opts.modelDir} after ${state.epochsDone} epochs, ${state.wallS.toFixed(0)} s of training`);
+    },
+  },
+  reconstruct: {
+    description: 'g2(0), G2, PL and dwell maps of an hbt-scan dataset folder (qscope export of a session, or hand-made)',
+    options: [
+      { flags: '--input <dir>', description: 'dataset folder (manifest.json, histograms.npy, counts.npy[, dwell_s.npy])' },
+      { flags: '--out <dir>', description: 'output folder' },
+      {
+        flags: '--method <m>',
+        description: `estimator: ${G2_METHODS.map((m) => `${m} (${G2_METHOD_HELP[m]})`).join('; ')}`,
+        default: 'pooled',
+      },
+      { flags: '--no-early-stop', description: 'use every acquired histogram (default: replay the per-pixel stop rule)' },
+      { flags: '--target <fraction>', description: 'early-stop target σ(G2) as a fraction of the peak G2', default: '0.05' },
+    ],
+    async run(opts) {
+      if (!opts.input) throw new Error('--input: required');
+      if (!opts.out) throw new Error('--out: required');
+      const { reconstructG2, DEFAULT_RECONSTRUCT } = await import('./reconstruct.js');
+      const target = Number(opts.target);
+      if (!(target > 0)) throw new RangeError(`--target: must be > 0, got '${String(opts.target)}'`);
+      const metrics = await reconstructG2(String(opts.input), String(opts.out), {
+        ...DEFAULT_RECONSTRUCT,
+        method: String(opts.method) as (typeof G2_METHODS)[number],
+        earlyStop: opts.earlyStop !== false,
+        targetFraction: target,
+      });
+      console.log(JSON.stringify(metrics));
     },
   },
 };
