@@ -13,6 +13,7 @@
 import { NUCLEI_SCENE_SCHEMA } from '../drivers/odmr/scene.js';
 
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
+import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
@@ -79,6 +80,7 @@ export const SCENE_SCHEMA = {
   properties: {
     // ---- scene parts: one line each, e.g. `emitters: EMITTERS_SCENE_SCHEMA,` ----
     nuclei: NUCLEI_SCENE_SCHEMA,
+    emitters: EMITTER_SCENE_SCHEMA,
   },
 } as const;
 

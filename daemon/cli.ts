@@ -13,6 +13,10 @@ import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerReconstruct } from './commands/reconstruct.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerDatasets } from './commands/datasets.js';
+import { register as registerSessions } from './commands/sessions.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -25,6 +29,10 @@ export function createProgram(): Command {
   registerConfig(program);
   registerTrain(program);
   registerReconstruct(program);
+  registerRun(program);
+  registerReplay(program);
+  registerDatasets(program);
+  registerSessions(program);
   return program;
 }
 

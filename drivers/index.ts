@@ -6,11 +6,15 @@
 import { DriverRegistry } from './core/registry.js';
 import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
+import { piezoSimFactory } from './piezo/index.js';
+import { hbtSimFactory } from './hbt/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
   // ---- one line per instrument implementation ----
   registry.register(rfSimFactory);
   registry.register(odmrSimFactory);
+  registry.register(piezoSimFactory);
+  registry.register(hbtSimFactory);
   return registry;
 }

@@ -1,6 +1,6 @@
 /** Adds one subcommand per pipeline that offers `which` (train or reconstruct). */
 import type { Command } from 'commander';
-import type { PipelineCommands } from '../../pipelines/index.js';
+import type { PipelineCommands } from '../../pipelines/commands.js';
 
 export function addPipelineSubcommands(parent: Command, pipelines: Record<string, PipelineCommands>, which: 'train' | 'reconstruct'): void {
   for (const [name, p] of Object.entries(pipelines)) {

@@ -162,6 +162,19 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     for (const d of drivers.values()) await d.connect();
 
     const decisions: RecordedDecision[] = canRunPlan ? reader.events('decision').map((e) => e.data as RecordedDecision) : [];
+    const replies = new Map<string, { command: string; result?: unknown }[]>();
+    if (canRunPlan) {
+      for (const e of reader.events('reply')) {
+        const q = replies.get(e.source ?? '') ?? [];
+        q.push(e.data as { command: string; result?: unknown });
+        replies.set(e.source ?? '', q);
+      }
+    }
+    const reply = (instrument: string, command: string) => {
+      const q = replies.get(instrument);
+      if (q && q.length && q[0]!.command === command) return q.shift()!;
+      return undefined;
+    };
     const pipeline = o.pipeline ?? row.pipeline ?? undefined;
     const engine = new Engine({
       clock,
@@ -182,7 +195,7 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
         pipelineParams: row.params,
         metadata: { ...(row.metadata as object), notes: `replay of ${row.id}${o.pipeline ? ` with pipeline ${o.pipeline}` : ''}` },
       },
-      { sourceId: row.id, decisions, recordedT: (s) => source.recordedT(s) },
+      { sourceId: row.id, decisions, recordedT: (s) => source.recordedT(s), reply },
     );
     o.onEngine?.(engine, id);
     const status = await engine.whenEnded(id);

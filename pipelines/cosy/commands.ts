@@ -3,7 +3,7 @@
  * `qscope reconstruct cosy`. Option tables only; tfjs and the kernels load
  * inside `run`.
  */
-import type { OfflineCommand, PipelineCommands } from '../index.js';
+import type { OfflineCommand, PipelineCommands } from '../commands.js';
 
 function intOption(opts: Record<string, string | boolean | undefined>, name: string, min = 1): number {
   const raw = opts[name];
