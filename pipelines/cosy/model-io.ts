@@ -1,25 +1,12 @@
 /**
- * Saving and loading DLNet (and its optimizer state) as plain files, without
- * tfjs-node: `model.json` (topology + weights manifest, the tfjs layers
- * format) and `weights.bin`, so `tf.loadLayersModel` in a browser could read
- * them too. A SHA-256 of both files is the model hash sessions record.
+ * DLNet checkpoints: the model files through pipelines/core/tf-files.ts
+ * (`model.json` + `weights.bin`, the tfjs layers format) plus the Adam state
+ * (`optimizer.json` + `optimizer.bin`) that makes training resumable.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-
-function toArrayBuffer(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
-  if (!Array.isArray(data)) return data;
-  const total = data.reduce((s, b) => s + b.byteLength, 0);
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const b of data) {
-    out.set(new Uint8Array(b), o);
-    o += b.byteLength;
-  }
-  return out.buffer;
-}
+import { loadLayersModel, modelHash as layersModelHash, saveLayersModel } from '../core/tf-files.js';
 
 /** Writes a file atomically (temp + rename) so a crash mid-checkpoint leaves the previous one intact. */
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -27,37 +14,18 @@ async function writeAtomic(path: string, data: string | Uint8Array): Promise<voi
   await rename(`${path}.tmp`, path);
 }
 
-export async function saveModel(tf: typeof TF, model: TF.LayersModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weights = toArrayBuffer(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
-      await writeAtomic(join(dir, 'weights.bin'), new Uint8Array(weights));
-      const json = { format: 'layers-model', generatedBy: 'qscope', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
-      await writeAtomic(join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+/** model.json + weights.bin (pipelines/core/tf-files.ts, shared with g2). */
+export async function saveModel(_tf: typeof TF, model: TF.LayersModel, dir: string): Promise<void> {
+  await saveLayersModel(model, dir);
 }
 
-export async function loadModel(tf: typeof TF, dir: string): Promise<TF.LayersModel> {
-  let json: { modelTopology: object; weightsManifest: { weights: TF.io.WeightsManifestEntry[] }[] };
-  try {
-    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-  } catch (err) {
-    throw new Error(`${join(dir, 'model.json')}: cannot read DLNet model (${(err as Error).message})`);
-  }
-  const bin = await readFile(join(dir, 'weights.bin'));
-  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData }));
+export async function loadModel(_tf: typeof TF, dir: string): Promise<TF.LayersModel> {
+  return loadLayersModel(dir);
 }
 
 /** SHA-256 (hex) of model.json + weights.bin: the model hash a session records. */
 export async function modelHash(dir: string): Promise<string> {
-  const h = createHash('sha256');
-  h.update(await readFile(join(dir, 'model.json')));
-  h.update(await readFile(join(dir, 'weights.bin')));
-  return h.digest('hex');
+  return layersModelHash(dir);
 }
 
 /** Optimizer state (Adam moments + iteration count) beside a checkpoint. */
