@@ -78,5 +78,25 @@ describe('plan cosy-2d on the virtual clock', () => {
     expect(report.frames).toMatchObject({ identical: true });
     expect(report.results).toMatchObject({ identical: true, compared: rec.results });
   });
+
+  it('default method (DLMC, DLNet in a worker thread) with native leverage sampling: adaptive batches on the virtual clock', async () => {
+    const { engine, clock } = await cosyRig(tmp.dir);
+    const id = await engine.start('cosy-2d', { initialFraction: 0.04, batchFraction: 0.01, budgetFraction: 0.07, readouts: 10000 });
+    const st = await engine.whenEnded(id);
+    expect(st.state).toBe('completed');
+    expect(st.reason).toMatch(/^stopping rule: (budget|converged)/);
+    const r = engine.store.open(id);
+    expect(r.session()).toMatchObject({ pipeline: 'cosy', tfBackend: 'wasm' });
+    expect(Object.keys(r.session().modelHashes ?? {})).toEqual(['dlnet']);
+    const frames = [...r.frames('frames')];
+    const chosen = r.events('decision').map((e) => e.data as { kind: string; value: unknown }).filter((d) => d.kind === 'nextPoints').flatMap((d) => d.value as Point[]);
+    expect(frames.map((f) => ({ i: f.header.i, j: f.header.j }))).toEqual(chosen);
+    expect(frames.length).toBeGreaterThanOrEqual(100 + 25);
+    const maps = [...r.frames('results', 'cosy.map')];
+    expect(maps.length).toBeGreaterThanOrEqual(2);
+    expect(maps.at(-1)!.header).toMatchObject({ method: 'dlmc', shape: [50, 50] });
+    expect(clock.now()).toBeGreaterThan(frames.length * 10000 * 0.17);
+    r.close();
+  });
 });
 
