@@ -12,7 +12,8 @@
         "native/masks.cc",
         "native/fft.cc",
         "native/svd.cc",
-        "native/svt.cc"
+        "native/svt.cc",
+        "native/sampling.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
