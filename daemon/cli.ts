@@ -11,6 +11,10 @@ import { Command } from 'commander';
 import { version } from './package.js';
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerDatasets } from './commands/datasets.js';
+import { register as registerSessions } from './commands/sessions.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -21,6 +25,10 @@ export function createProgram(): Command {
   // ---- one line per command module ----
   registerDaemon(program);
   registerConfig(program);
+  registerRun(program);
+  registerReplay(program);
+  registerDatasets(program);
+  registerSessions(program);
   return program;
 }
 
