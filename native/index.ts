@@ -308,8 +308,14 @@ function normaliseAxes(axes: readonly number[] | undefined, ndim: number): numbe
   return sorted;
 }
 
+/**
+ * An output array for a kernel that writes every element: uninitialised
+ * memory (no zero-fill), its own ArrayBuffer (not Node's shared Buffer pool).
+ */
 function alloc<A extends FloatArray>(like: A, length: number): A {
-  return (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as A;
+  const f32 = like instanceof Float32Array;
+  const bytes = Buffer.allocUnsafeSlow(length * (f32 ? 4 : 8));
+  return (f32 ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Float64Array(bytes.buffer, bytes.byteOffset, length)) as A;
 }
 
 function halvedShape(shape: readonly number[], axes: readonly number[]): number[] {
