@@ -204,7 +204,7 @@ export interface SvtOptions {
   tol?: number;
   /** Iteration cap (≥ 1). Default SVT_MAX_ITER. */
   maxIter?: number;
-  /** hardImpute: the rank cap (1 ≤ rank ≤ min(m, n)). */
+  /** hardImpute: the rank cap (1 ≤ rank ≤ min(m, n)). Centring adds a rank-1 term to a map with an offset: use r + 1 for a rank-r map plus a constant. */
   rank?: number;
   /**
    * Starting matrix (m×n), e.g. the DLNet output in DLMC. svt: the dual variable starts at
