@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { interval, firstValueFrom, take, toArray, map } from 'rxjs';
+import { VirtualClock, ScaledClock, createClock } from '../../../drivers/core/clock.js';
+
+describe('VirtualClock', () => {
+  it('runs an interval of simulated seconds without waiting and in order', async () => {
+    const clock = new VirtualClock();
+    const values = await firstValueFrom(
+      interval(7000, clock.scheduler).pipe(
+        take(1024),
+        map((i) => [i, clock.now()]),
+        toArray(),
+      ),
+    );
+    expect(values).toHaveLength(1024);
+    expect(values[1023]).toEqual([1023, 1024 * 7000]);
+    expect(clock.nowNs()).toBe(1024 * 7000 * 1e6);
+  });
+
+  it('interleaves sleeps of async code deterministically by time, then scheduling order', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    const worker = async (name: string, step: number, n: number) => {
+      for (let i = 0; i < n; i++) {
+        await clock.sleep(step);
+        log.push(`${name}@${clock.now()}`);
+      }
+    };
+    await Promise.all([worker('a', 3, 4), worker('b', 4, 3)]);
+    // At t=12 both wake: b scheduled its sleep at t=8, before a did at t=9, so b runs first.
+    expect(log).toEqual(['a@3', 'b@4', 'a@6', 'b@8', 'a@9', 'b@12', 'a@12']);
+  });
+
+  it('does not advance while held work is pending', async () => {
+    const clock = new VirtualClock();
+    let fired = false;
+    clock.scheduler.schedule(() => {
+      fired = true;
+    }, 10);
+    let release!: () => void;
+    const held = clock.hold(new Promise<void>((r) => (release = r)));
+    // Let many macrotasks pass: the clock must stay put.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(fired).toBe(false);
+    expect(clock.now()).toBe(0);
+    release();
+    await held;
+    await clock.sleep(20);
+    expect(fired).toBe(true);
+  });
+
+  it('sleep rejects with the abort reason', async () => {
+    const clock = new VirtualClock();
+    const ac = new AbortController();
+    const p = clock.sleep(100, ac.signal);
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toThrow('stop');
+  });
+});
+
+describe('ScaledClock', () => {
+  it('unsubscribing a self-rescheduling action stops the whole chain', async () => {
+    const clock = new ScaledClock(10_000);
+    let runs = 0;
+    const sub = clock.scheduler.schedule(function (this: { schedule(s?: unknown, d?: number): unknown }) {
+      runs++;
+      this.schedule(undefined, 10);
+    }, 10);
+    await clock.sleep(15);
+    expect(runs).toBe(1);
+    sub.unsubscribe();
+    await clock.sleep(100);
+    expect(runs).toBe(1);
+  });
+});
+
+describe('createClock', () => {
+  it('rejects an unknown kind and a bad speed', () => {
+    expect(() => createClock({ kind: 'bogus' as never })).toThrow(/clock.kind/);
+    expect(() => new ScaledClock(0)).toThrow(/speed/);
+  });
+});
