@@ -1,82 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Matrix, SVD } from 'ml-matrix';
+import { Rng } from '../../drivers/core/rng.js';
 import { nextSamples, svt, SVT_MAX_ITER, SVT_TOL } from '../../native/index.js';
-
-/** mulberry32: a tiny seeded generator for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-
-/** offset + scale · L Rᵀ / √rank with Gaussian factors. */
-function lowRank(m: number, n: number, rank: number, seed: number, scale = 1, offset = 0): Float64Array {
-  const r = rng(seed);
-  const left = Array.from({ length: m * rank }, () => gaussian(r));
-  const right = Array.from({ length: n * rank }, () => gaussian(r));
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let c = 0; c < rank; c++) s += left[i * rank + c] * right[j * rank + c];
-      out[i * n + j] = offset + (scale * s) / Math.sqrt(rank);
-    }
-  return out;
-}
-
-/** A cosy-2d-like map: NV population ≈ 0.5 with two small damped 2D oscillations. */
-function nvMap(m: number, n: number, seed: number): Float64Array {
-  const r = rng(seed);
-  const terms = [0, 1].map(() => ({ w1: 0.1 + 0.5 * r(), w2: 0.1 + 0.5 * r(), a: 0.05 + 0.05 * r(), t: 30 + 40 * r() }));
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let v = 0.5;
-      for (const k of terms) v += k.a * Math.cos(k.w1 * i) * Math.cos(k.w2 * j) * Math.exp(-(i + j) / k.t / 2);
-      out[i * n + j] = v;
-    }
-  return out;
-}
-
-/** Exactly round(p·m·n) sampled entries, uniformly at random. */
-function randomMask(size: number, p: number, seed: number): Uint8Array {
-  const r = rng(seed + 7919);
-  const idx = Array.from({ length: size }, (_, i) => i);
-  const k = Math.round(p * size);
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(r() * (size - i));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  const mask = new Uint8Array(size);
-  for (let i = 0; i < k; i++) mask[idx[i]] = 1;
-  return mask;
-}
-
-/** The observed map: NaN where not sampled (svt must ignore those). */
-function observe(full: Float64Array, mask: Uint8Array): Float64Array {
-  return full.map((v, i) => (mask[i] ? v : NaN));
-}
-
-function relativeError(x: Float64Array, truth: Float64Array, centred = false): number {
-  let mean = 0;
-  if (centred) mean = truth.reduce((s, v) => s + v, 0) / truth.length;
-  let e = 0;
-  let t = 0;
-  for (let i = 0; i < x.length; i++) {
-    e += (x[i] - truth[i]) ** 2;
-    t += (truth[i] - mean) ** 2;
-  }
-  return Math.sqrt(e / t);
-}
+import { lowRank, nvMap, observe, randomMask, relativeError } from './completion-fixtures.mjs';
 
 function toMatrix(a: Float64Array, m: number, n: number): Matrix {
   return new Matrix(Array.from({ length: m }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n))));
@@ -166,8 +92,8 @@ describe('svt: defaults work without tuning', () => {
     const truth = nvMap(50, 50, 2);
     const mask = randomMask(2500, 0.2, 2);
     const observed = observe(truth, mask);
-    const r = rng(4);
-    const init = truth.map((v) => v + 0.01 * gaussian(r)); // a CNN estimate with ~1 % error
+    const rng = new Rng(4);
+    const init = truth.map((v) => v + 0.01 * rng.normal()); // a CNN estimate with ~1 % error
     const cold = await svt(observed, mask, 50, 50);
     const warm = await svt(observed, mask, 50, 50, { init });
     expect(cold.residual).toBeLessThanOrEqual(SVT_TOL);
@@ -276,8 +202,8 @@ describe('nextSamples', () => {
   });
 
   it('uncertainty sampling takes the most uncertain points, greedily subject to minDistance', () => {
-    const r = rng(12);
-    const uncertainty = Float64Array.from({ length: m * n }, () => r());
+    const rng = new Rng(12);
+    const uncertainty = Float64Array.from({ length: m * n }, () => rng.uniform());
     const top = nextSamples(mask, null, m, n, 25, { strategy: 'uncertainty', uncertainty });
     const ranked = Array.from(uncertainty.keys()).filter((i) => !mask[i]).sort((a, b) => uncertainty[b] - uncertainty[a]);
     expect(Array.from(top)).toEqual(ranked.slice(0, 25));
