@@ -87,14 +87,24 @@ export class ScaledClock extends ClockBase {
     const scheduler: SchedulerLike = {
       now: () => (performance.now() - origin) * scale,
       schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
-        // Reschedules from inside `work` (interval, repeat) go through the
-        // wrapper again so their delays are scaled too.
+        // One subscription for the whole chain: reschedules from inside
+        // `work` (interval, repeat) replace the pending timer, so
+        // unsubscribing the first action also stops every later one.
+        let pending: Subscription | undefined;
+        const chain = new Subscription(() => pending?.unsubscribe());
         const action = {
           schedule(nextState?: T, nextDelay = 0): Subscription {
-            return scheduler.schedule(work, nextDelay, nextState);
+            arm(nextState, nextDelay);
+            return chain;
           },
         } as SchedulerAction<T>;
-        return asyncScheduler.schedule(() => work.call(action, state), delay / scale);
+        const arm = (s: T | undefined, d: number) => {
+          if (chain.closed) return;
+          pending?.unsubscribe();
+          pending = asyncScheduler.schedule(() => work.call(action, s), Math.max(0, d || 0) / scale);
+        };
+        arm(state, delay);
+        return chain;
       },
     };
     this.scheduler = scheduler;

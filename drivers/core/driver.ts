@@ -56,6 +56,7 @@ export abstract class Driver {
   readonly state$: Observable<DriverState> = this.stateSubject.pipe(distinctUntilChanged());
   /** The last fault, if the driver is in `fault`. */
   lastFault: DriverError | undefined;
+  private disconnecting = false;
 
   constructor(
     readonly id: string,
@@ -80,16 +81,20 @@ export abstract class Driver {
   }
 
   async disconnect(): Promise<void> {
+    // Operations that the disconnect itself cancels must not turn into a fault.
+    this.disconnecting = true;
     try {
       await this.doDisconnect();
     } finally {
+      this.disconnecting = false;
+      this.lastFault = undefined;
       this.setState('disconnected');
     }
   }
 
   /** Calls a declared command by name with already-validated params (the API's `instruments.call`). */
   async call(command: string, params: Record<string, unknown>): Promise<unknown> {
-    if (!(command in this.commands)) throw new DriverError('CONFIG', this.id, `unknown command '${command}'`);
+    if (!Object.hasOwn(this.commands, command)) throw new DriverError('CONFIG', this.id, `unknown command '${command}'`);
     const fn = (this as unknown as Record<string, unknown>)[`command_${command}`];
     if (typeof fn !== 'function') throw new DriverError('CONFIG', this.id, `command '${command}' has no implementation`);
     return (fn as (p: Record<string, unknown>) => Promise<unknown>).call(this, params);
@@ -114,9 +119,14 @@ export abstract class Driver {
     this.stateSubject.next(s);
   }
 
-  /** Enters `fault` with a typed error (a non-DriverError is wrapped). Returns the typed error. */
+  /**
+   * Enters `fault` with a typed error (a non-DriverError is wrapped). Returns
+   * the typed error. While disconnecting, or once disconnected, the state is
+   * left alone: an operation cancelled by a requested disconnect is no fault.
+   */
   protected fail(err: unknown): DriverError {
     const e = err instanceof DriverError ? err : new DriverError('DISCONNECTED', this.id, String((err as Error)?.message ?? err), { cause: err });
+    if (this.disconnecting || this.state === 'disconnected') return e;
     this.lastFault = e;
     this.setState('fault');
     return e;

@@ -82,9 +82,9 @@ export class Rng {
 
   /**
    * Poisson sample with mean `lambda`: Knuth's product method for small means,
-   * a rounded normal approximation with continuity correction above 1000
-   * (relative error of the variance < 1e-3 there), and the PTRS-free
-   * "split into chunks" method in between so the result stays exact.
+   * a rounded normal approximation above 1000 (relative error of the
+   * variance < 1e-3 there), and in between Knuth's method on chunks of at
+   * most 30 (a sum of Poissons is Poisson), so the result stays exact.
    */
   poisson(lambda: number): number {
     if (!(lambda > 0)) return 0;
@@ -105,10 +105,16 @@ export class Rng {
     return k;
   }
 
-  /** Binomial(n, p) via its normal or Poisson limit when n is large, exact otherwise. */
+  /**
+   * Binomial(n, p). Exact (Bernoulli sum, or geometric waiting times when
+   * n·min(p,1−p) is small); the normal limit, rounded, when the variance
+   * exceeds 20.
+   */
   binomial(n: number, p: number): number {
     if (n <= 0 || p <= 0) return 0;
     if (p >= 1) return n;
+    // Symmetry keeps the small-mean path exact for p near 1 too.
+    if (p > 0.5) return n - this.binomial(n, 1 - p);
     if (n < 64) {
       let k = 0;
       for (let i = 0; i < n; i++) if (this.uniform() < p) k++;
@@ -116,8 +122,16 @@ export class Rng {
     }
     const mean = n * p;
     const variance = mean * (1 - p);
-    if (variance < 20) return Math.min(n, this.poisson(mean));
-    return Math.min(n, Math.max(0, Math.round(this.normal(mean, Math.sqrt(variance)))));
+    if (variance >= 20) return Math.min(n, Math.max(0, Math.round(this.normal(mean, Math.sqrt(variance)))));
+    // Waiting times between successes are geometric: about n·p + 1 draws.
+    const logQ = Math.log1p(-p);
+    let k = 0;
+    let pos = 0;
+    for (;;) {
+      pos += Math.floor(Math.log(1 - this.uniform()) / logQ) + 1;
+      if (pos > n) return k;
+      k++;
+    }
   }
 }
 

@@ -10,7 +10,10 @@ import type { Rng } from './rng.js';
 import type { SimWorld } from './world.js';
 
 export interface FaultSettings {
-  /** Experiment time in ms after connect() at which the instrument drops off the bus. */
+  /**
+   * Experiment time in ms after connect() at which the instrument drops off
+   * the bus. Fires once per driver: a reconnect after the fault stays up.
+   */
   disconnectAtMs?: number;
   /** Probability, per operation, that the operation times out. */
   timeoutProbability?: number;
@@ -44,6 +47,7 @@ export abstract class SimulatedDriver extends Driver {
   private readonly faultRng: Rng;
   private operations = 0;
   private disconnectTimer: Subscription | undefined;
+  private disconnectFired = false;
   /** Aborted when the link drops (fault or disconnect); pending operations wait on it. */
   protected link = new AbortController();
 
@@ -60,8 +64,11 @@ export abstract class SimulatedDriver extends Driver {
   protected async doConnect(): Promise<void> {
     this.link = new AbortController();
     const at = this.faults.disconnectAtMs;
-    if (at !== undefined) {
-      this.disconnectTimer = this.clock.scheduler.schedule(() => this.dropLink(new DisconnectedError(this.id, `instrument disconnected (fault injected at ${at} ms)`)), at);
+    if (at !== undefined && !this.disconnectFired) {
+      this.disconnectTimer = this.clock.scheduler.schedule(() => {
+        this.disconnectFired = true;
+        this.dropLink(new DisconnectedError(this.id, `instrument disconnected (fault injected at ${at} ms)`));
+      }, at);
     }
   }
 

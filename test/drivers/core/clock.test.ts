@@ -58,6 +58,22 @@ describe('VirtualClock', () => {
   });
 });
 
+describe('ScaledClock', () => {
+  it('unsubscribing a self-rescheduling action stops the whole chain', async () => {
+    const clock = new ScaledClock(10_000);
+    let runs = 0;
+    const sub = clock.scheduler.schedule(function (this: { schedule(s?: unknown, d?: number): unknown }) {
+      runs++;
+      this.schedule(undefined, 10);
+    }, 10);
+    await clock.sleep(15);
+    expect(runs).toBe(1);
+    sub.unsubscribe();
+    await clock.sleep(100);
+    expect(runs).toBe(1);
+  });
+});
+
 describe('createClock', () => {
   it('rejects an unknown kind and a bad speed', () => {
     expect(() => createClock({ kind: 'bogus' as never })).toThrow(/clock.kind/);

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * The `qscope` command. This file only composes the subcommand modules in
+ * daemon/commands/ (each exports `register(program)`); add one line per
+ * module. Command modules import their heavy dependencies inside the action,
+ * so `qscope --help` stays fast.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { version } from './package.js';
+import { register as registerDaemon } from './commands/daemon.js';
+import { register as registerConfig } from './commands/config.js';
+
+export function createProgram(): Command {
+  const program = new Command('qscope')
+    .description('Instrument-control and acquisition daemon for quantum-sensing and magnetic-imaging microscopes')
+    .version(version, '-V, --version', 'print the version')
+    .showHelpAfterError()
+    .showSuggestionAfterError();
+  // ---- one line per command module ----
+  registerDaemon(program);
+  registerConfig(program);
+  return program;
+}
+
+function isMain(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await createProgram().parseAsync(process.argv);

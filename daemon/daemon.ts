@@ -1,0 +1,177 @@
+/**
+ * The composition root: the one place that builds the daemon from a config.
+ * It makes the clock and the simulated world, builds and connects the
+ * drivers, starts the services (each isolated: a failing service is logged
+ * with its owner and the rest carry on), logs `ready`, optionally runs the
+ * configured demo plan once, and on stop() tears everything down in reverse.
+ */
+import { createClock, type Clock, type ClockOptions } from '../drivers/core/clock.js';
+import type { Driver } from '../drivers/core/driver.js';
+import type { DriverRegistry } from '../drivers/core/registry.js';
+import { SimWorld } from '../drivers/core/world.js';
+import { createDefaultRegistry } from '../drivers/index.js';
+import type { DemoConfig, QscopeConfig, RigConfig } from './config.js';
+import type { Logger } from './log.js';
+import { createServices, type Service, type ServiceContext } from './services.js';
+import { version as packageVersion } from './package.js';
+
+export interface DaemonOptions {
+  config: QscopeConfig;
+  configFile?: string;
+  log: Logger;
+  /** `--speed N`: run on a scaled clock at this speed, whatever the config says. */
+  speed?: number;
+  /** Overrides the clock the config asks for (tests inject a VirtualClock). */
+  clock?: Clock;
+  registry?: DriverRegistry;
+  /** Overrides the services of `createServices(config)`. */
+  services?: Service[];
+  /** Run the configured demo after start-up (default: when the config enables one). */
+  runDemo?: boolean;
+}
+
+/**
+ * Which clock a daemon runs on: `--speed` wins; else a real-time rig running
+ * a demo with a `speed` gets a scaled clock at that speed; else the rig's.
+ */
+export function resolveClockOptions(rig: RigConfig, speed?: number, demo?: DemoConfig): ClockOptions {
+  if (speed !== undefined) return { kind: 'scaled', speed };
+  if (rig.clock === 'real' && demo?.enabled && demo.speed !== undefined) return { kind: 'scaled', speed: demo.speed };
+  return { kind: rig.clock, speed: rig.speed };
+}
+
+export class Daemon {
+  readonly config: QscopeConfig;
+  readonly clock: Clock;
+  readonly world: SimWorld;
+  readonly registry: DriverRegistry;
+  readonly services: Service[];
+  private readonly log: Logger;
+  private readonly started: Service[] = [];
+  private readonly driverMap = new Map<string, Driver>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private stopping: Promise<void> | undefined;
+  /** Settles when the demo (if any) has finished or been skipped. */
+  demo: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.config = opts.config;
+    this.log = opts.log;
+    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, opts.config.demo));
+    this.world = new SimWorld({ seed: opts.config.rig.seed, clock: this.clock, scene: opts.config.scene });
+    this.registry = opts.registry ?? createDefaultRegistry();
+    this.services = opts.services ?? createServices(opts.config);
+  }
+
+  get drivers(): ReadonlyMap<string, Driver> {
+    return this.driverMap;
+  }
+
+  async start(): Promise<void> {
+    const clockDesc = this.clock.kind === 'scaled' ? `scaled x${(this.clock as { speed?: number }).speed}` : this.clock.kind;
+    this.log.info({ config: this.opts.configFile, clock: clockDesc, seed: this.config.rig.seed }, 'qscope daemon starting');
+
+    const built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world });
+    for (const [id, driver] of built) {
+      this.driverMap.set(id, driver);
+      const dlog = this.log.child({ owner: id });
+      const sub = driver.state$.subscribe((state) => {
+        if (state === 'fault') dlog.error({ state, code: driver.lastFault?.code, err: driver.lastFault?.message }, `${id}: fault`);
+        else dlog.info({ state }, `${id}: ${state}`);
+      });
+      this.unsubscribers.push(() => sub.unsubscribe());
+    }
+    for (const [id, driver] of this.driverMap) {
+      try {
+        await driver.connect();
+      } catch (err) {
+        // A driver that cannot connect stays in `fault`; the daemon serves the rest.
+        this.log.error({ owner: id, err: (err as Error).message }, `${id}: connect failed`);
+      }
+    }
+
+    const serviceMap = new Map(this.services.map((s) => [s.name, s]));
+    for (const service of this.services) {
+      const ctx: ServiceContext = {
+        config: this.config,
+        configFile: this.opts.configFile,
+        clock: this.clock,
+        world: this.world,
+        registry: this.registry,
+        drivers: this.driverMap,
+        log: this.log.child({ owner: service.name }),
+        version: packageVersion,
+        services: serviceMap,
+      };
+      try {
+        await service.start(ctx);
+        this.started.push(service);
+        this.log.info({ owner: service.name }, `service ${service.name} started`);
+      } catch (err) {
+        this.log.error({ owner: service.name, err: (err as Error).message }, `service ${service.name} failed to start`);
+      }
+    }
+
+    this.log.info(
+      {
+        drivers: [...this.driverMap].map(([id, d]) => `${id}:${d.state}`),
+        services: this.started.map((s) => s.name),
+        version: packageVersion,
+      },
+      'qscope daemon ready',
+    );
+
+    if (this.opts.runDemo ?? this.config.demo?.enabled ?? false) this.demo = this.runDemo();
+  }
+
+  /** Runs the configured demo plan once through a service that can run plans. */
+  private async runDemo(): Promise<void> {
+    const demo = this.config.demo;
+    if (!demo) return;
+    const log = this.log.child({ owner: 'demo' });
+    const runner = this.started.find((s) => typeof s.runPlanOnce === 'function');
+    if (!runner?.runPlanOnce) {
+      log.warn({ plan: demo.plan }, `demo: plan '${demo.plan}' is not available yet (no service runs plans)`);
+      return;
+    }
+    try {
+      log.info({ plan: demo.plan, params: demo.params }, `demo: running plan '${demo.plan}' once`);
+      const outcome = await runner.runPlanOnce(demo.plan, demo.params);
+      if (outcome.status === 'unknown-plan') log.warn({ plan: demo.plan }, `demo: plan '${demo.plan}' is not available yet (not registered)`);
+      else log.info({ plan: demo.plan, ...outcome }, `demo: plan '${demo.plan}' ${outcome.status}`);
+    } catch (err) {
+      log.error({ plan: demo.plan, err: (err as Error).message }, `demo: plan '${demo.plan}' failed`);
+    }
+  }
+
+  /** Stops services (reverse order) and disconnects every driver; each step isolated. Idempotent. */
+  stop(reason = 'stop requested'): Promise<void> {
+    this.stopping ??= this.doStop(reason);
+    return this.stopping;
+  }
+
+  private async doStop(reason: string): Promise<void> {
+    this.log.info({ reason }, 'qscope daemon stopping');
+    for (const service of [...this.started].reverse()) {
+      try {
+        await service.stop();
+        this.log.info({ owner: service.name }, `service ${service.name} stopped`);
+      } catch (err) {
+        this.log.error({ owner: service.name, err: (err as Error).message }, `service ${service.name} failed to stop`);
+      }
+    }
+    this.started.length = 0;
+    const disconnected: string[] = [];
+    for (const [id, driver] of this.driverMap) {
+      try {
+        await driver.disconnect();
+        disconnected.push(id);
+      } catch (err) {
+        this.log.error({ owner: id, err: (err as Error).message }, `${id}: disconnect failed`);
+      }
+    }
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    this.log.info({ drivers: disconnected }, `drivers disconnected (${disconnected.length}/${this.driverMap.size})`);
+    this.log.info('qscope daemon stopped');
+  }
+}
