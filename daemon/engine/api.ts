@@ -1,0 +1,88 @@
+/**
+ * The engine's public types: what the CLI and the ZeroMQ API see.
+ * (Methods: see the Engine class in ./engine.ts.)
+ */
+import type { DriverDescription, DriverState } from '../../drivers/core/driver.js';
+import type { Frame } from '../../drivers/core/frame.js';
+
+/** Live and final states of a session. `running|completed|aborted|failed|interrupted` are also stored. */
+export type SessionState = 'running' | 'paused' | 'suspended' | 'completed' | 'aborted' | 'failed' | 'interrupted';
+
+export const FINAL_STATES: ReadonlySet<SessionState> = new Set(['completed', 'aborted', 'failed', 'interrupted']);
+
+export interface SessionMetadata {
+  sample?: string;
+  operator?: string;
+  notes?: string;
+}
+
+export interface StartOptions {
+  /** Instrument id per plan role when the kind alone is ambiguous (`{scanner: 'piezo1'}`). */
+  instruments?: Record<string, string>;
+  metadata?: SessionMetadata;
+  /** Use this pipeline instead of the plan's own (registry name). */
+  pipeline?: string;
+  /** Session id to use (tests, imports); default: a new sortable id. */
+  id?: string;
+}
+
+export interface SessionProgress {
+  done: number;
+  total?: number;
+  label?: string;
+}
+
+export interface SessionStatus {
+  id: string;
+  plan: string;
+  state: SessionState;
+  /** Why it ended (completed: `plan finished` / the stopping reason; failed: the fault). */
+  reason?: string;
+  /** UTC ISO-8601. */
+  startedAt: string;
+  endedAt?: string;
+  /** Experiment time since the session started, ns. */
+  elapsedNs: number;
+  progress: SessionProgress;
+  /** Instrument frames acquired. */
+  frames: number;
+  /** Pipeline results produced. */
+  results: number;
+  /** Frames + results whose transaction has committed. */
+  recorded: number;
+  /** Instrument id per role. */
+  instruments: Record<string, string>;
+  pipeline?: string;
+  /** For a replay: the source session id and the decisions that differed. */
+  replayOf?: string;
+  mismatches?: number;
+}
+
+export interface InstrumentStatus extends DriverDescription {
+  /** Session id that owns it, if any. */
+  owner?: string;
+}
+
+export interface EngineStatus {
+  state: 'idle' | 'busy';
+  clock: string;
+  sessionsDir: string;
+  session?: SessionStatus;
+  instruments: { id: string; kind: string; impl: string; state: DriverState; owner?: string }[];
+}
+
+/** One item of the live stream: an instrument frame or a pipeline result of a session. */
+export interface SessionFrame {
+  sessionId: string;
+  /** `frame` for instrument frames, `result` for pipeline outputs. */
+  kind: 'frame' | 'result';
+  frame: Frame;
+}
+
+/** Lifecycle notifications (for the API's status pushes and the CLI's progress bar). */
+export interface SessionEvent {
+  sessionId: string;
+  type: 'started' | 'progress' | 'paused' | 'resumed' | 'suspended' | 'ended' | 'decision' | 'mismatch';
+  status: SessionStatus;
+  detail?: unknown;
+}

@@ -1,0 +1,371 @@
+/**
+ * The acquisition engine: one per rig. It owns the rig's drivers, runs one
+ * session at a time (whose instruments it owns), records it through the
+ * session store, and exposes what the CLI and the ZeroMQ API need.
+ *
+ *   const engine = new Engine({clock, drivers, plans, pipelines, store});
+ *   const id = await engine.start('antibunching-scan', {dwellMs: 7000});
+ *   engine.frames$.subscribe(...);           // live frames + results
+ *   const final = await engine.whenEnded(id);  // SessionStatus
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { Subject, type Observable } from 'rxjs';
+import type { Clock } from '../../drivers/core/clock.js';
+import type { Driver } from '../../drivers/core/driver.js';
+import type { Frame } from '../../drivers/core/frame.js';
+import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
+import { ParamsError } from '../plans/params.js';
+import type { PlanDescription, PlanRegistry } from '../plans/index.js';
+import type { SessionStore, SessionSummary } from '../store/store.js';
+import type { SessionReader } from '../store/reader.js';
+import { SessionFileError } from '../store/db.js';
+import type { EngineStatus, InstrumentStatus, SessionEvent, SessionFrame, SessionStatus, StartOptions } from './api.js';
+import { EngineError } from './errors.js';
+import { SessionRun, describeError, type ReplayHooks } from './session.js';
+
+/** pino-compatible subset. */
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  clock: Clock;
+  /** The rig's instruments by id (built from the config by the driver registry). */
+  drivers: Map<string, Driver>;
+  plans: PlanRegistry;
+  pipelines?: PipelineRegistry;
+  store: SessionStore;
+  /** The full resolved config, stored with every session. */
+  config?: Record<string, unknown>;
+  softwareVersion?: string;
+  log?: EngineLogger;
+}
+
+export class Engine {
+  readonly clock: Clock;
+  private readonly drivers: Map<string, Driver>;
+  private readonly plans: PlanRegistry;
+  private readonly pipelines: PipelineRegistry;
+  readonly store: SessionStore;
+  private readonly config: Record<string, unknown>;
+  private readonly softwareVersion: string;
+  private readonly log: EngineLogger | undefined;
+  private current: SessionRun | undefined;
+  private readonly runs = new Map<string, { run: SessionRun; done: Promise<SessionStatus> }>();
+  private readonly framesSubject = new Subject<SessionFrame>();
+  private readonly eventsSubject = new Subject<SessionEvent>();
+  private readonly ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+  private readonly commandValidators = new Map<string, ValidateFunction>();
+
+  /** Every instrument frame and pipeline result of the running session, as it happens. */
+  readonly frames$: Observable<SessionFrame> = this.framesSubject.asObservable();
+  /** Session lifecycle notifications (started, progress, paused, …, ended). */
+  readonly events$: Observable<SessionEvent> = this.eventsSubject.asObservable();
+
+  constructor(opts: EngineOptions) {
+    this.clock = opts.clock;
+    this.drivers = opts.drivers;
+    this.plans = opts.plans;
+    this.pipelines = opts.pipelines ?? new PipelineRegistry();
+    this.store = opts.store;
+    this.config = opts.config ?? {};
+    this.softwareVersion = opts.softwareVersion ?? 'unknown';
+    this.log = opts.log;
+  }
+
+  // ---------- daemon ----------
+  status(): EngineStatus {
+    const running = this.current && !this.current.isFinal() ? this.current : undefined;
+    return {
+      state: running ? 'busy' : 'idle',
+      clock: this.clock.kind,
+      sessionsDir: this.store.dir,
+      ...(running ? { session: running.status() } : {}),
+      instruments: [...this.drivers.values()].map((d) => ({ id: d.id, kind: d.kind, impl: d.impl, state: d.state, ...this.ownerField(d.id) })),
+    };
+  }
+
+  // ---------- instruments ----------
+  instruments(): InstrumentStatus[] {
+    return [...this.drivers.keys()].map((id) => this.describeInstrument(id));
+  }
+
+  describeInstrument(id: string): InstrumentStatus {
+    return { ...this.driver(id).describe(), ...this.ownerField(id) };
+  }
+
+  /** Session id owning instrument `id`, if a session is running. */
+  ownerOf(id: string): string | undefined {
+    const run = this.current;
+    return run && run.owns(id) ? run.sessionId : undefined;
+  }
+
+  /**
+   * A direct call from a user (API, CLI). Params are validated against the
+   * command's schema; a mutating command to an instrument a running session
+   * owns is refused with `INSTRUMENT_OWNED`.
+   */
+  async callInstrument(id: string, command: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const drv = this.driver(id);
+    const spec = drv.commands[command];
+    if (!spec) throw new EngineError('UNKNOWN_COMMAND', `${id}: unknown command '${command}' (commands: ${Object.keys(drv.commands).join(', ') || 'none'})`);
+    const owner = this.ownerOf(id);
+    if (owner && spec.mutating) throw new EngineError('INSTRUMENT_OWNED', `${id}: '${command}' refused: instrument is owned by running session ${owner}`);
+    const key = `${id}/${command}`;
+    let validate = this.commandValidators.get(key);
+    if (!validate) {
+      validate = this.ajv.compile(spec.params);
+      this.commandValidators.set(key, validate);
+    }
+    const copy = structuredClone(params ?? {});
+    if (!validate(copy)) {
+      throw new EngineError('BAD_PARAMS', (validate.errors ?? []).map((e) => `params${e.instancePath.replace(/\//g, '.')}: ${e.message}`).join('; '));
+    }
+    return drv.call(command, copy);
+  }
+
+  // ---------- plans ----------
+  listPlans(): PlanDescription[] {
+    return this.plans.list();
+  }
+
+  describePlan(name: string): PlanDescription {
+    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', `plan: unknown '${name}' (known: ${this.plans.list().map((p) => p.name).join(', ') || 'none'})`);
+    return this.plans.describe(name);
+  }
+
+  // ---------- sessions ----------
+  /**
+   * Validates `params`, binds the plan's roles to instruments, opens the
+   * session file and starts the plan. Resolves with the session id once the
+   * session is running (it runs on in the background; see `whenEnded`).
+   */
+  async start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
+    if (this.current && !this.current.isFinal()) throw new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`);
+    const plan = (() => {
+      try {
+        return this.plans.get(planName);
+      } catch (err) {
+        throw new EngineError('UNKNOWN_PLAN', describeError(err));
+      }
+    })();
+    let validated: Record<string, unknown>;
+    try {
+      validated = this.plans.validate(planName, params);
+    } catch (err) {
+      if (err instanceof ParamsError) throw new EngineError('BAD_PARAMS', err.message, { cause: err });
+      throw err;
+    }
+    const instruments = this.bind(plan.name, plan.roles, opts.instruments ?? {});
+    const pipelineName = opts.pipeline ?? plan.pipeline?.(validated);
+    const id0 = opts.id;
+    let pipeline: Pipeline | undefined;
+    if (pipelineName !== undefined) {
+      let factory;
+      try {
+        factory = this.pipelines.get(pipelineName);
+      } catch (err) {
+        throw new EngineError('UNKNOWN_PLAN', describeError(err));
+      }
+      pipeline = await this.clock.hold(Promise.resolve(factory.create({ clock: this.clock, sessionId: id0 ?? '', planParams: validated, instruments })));
+    }
+    const startedAt = new Date();
+    const desc = pipeline?.describe?.() ?? {};
+    let created;
+    try {
+      created = this.store.create({
+        ...(id0 !== undefined ? { id: id0 } : {}),
+        plan: plan.name,
+        planVersion: plan.version,
+        params: validated,
+        config: this.config,
+        metadata: { ...(opts.metadata ?? {}) },
+        softwareVersion: this.softwareVersion,
+        ...(pipeline ? { pipeline: pipeline.name, pipelineVersion: pipeline.version } : {}),
+        ...(desc.tfBackend ? { tfBackend: desc.tfBackend } : {}),
+        ...(desc.modelHashes ? { modelHashes: desc.modelHashes } : {}),
+        instruments,
+        clock: this.clock.kind,
+        ...(replay ? { source: { replayOf: replay.sourceId } } : {}),
+        startedAt,
+      });
+    } catch (err) {
+      throw new EngineError(/disk/.test(describeError(err)) ? 'DISK_SPACE' : 'SESSION_FILE', describeError(err), { cause: err });
+    }
+    const { id, writer } = created;
+    const run: SessionRun = new SessionRun({
+      id,
+      clock: this.clock,
+      plan,
+      params: validated,
+      instruments,
+      drivers: this.drivers,
+      pipeline,
+      writer,
+      startedAt,
+      publish: (f) => this.framesSubject.next(f),
+      notify: (type, detail) => this.eventsSubject.next({ sessionId: id, type, status: run.status(), ...(detail !== undefined ? { detail } : {}) }),
+      ...(replay ? { replay } : {}),
+    });
+    this.current = run;
+    this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
+    this.eventsSubject.next({ sessionId: id, type: 'started', status: run.status() });
+    const done = run.execute().then(() => {
+      const st = run.status();
+      this.log?.[st.state === 'failed' ? 'warn' : 'info']({ session: id, state: st.state, reason: st.reason }, 'session ended');
+      this.eventsSubject.next({ sessionId: id, type: 'ended', status: st });
+      return st;
+    });
+    this.runs.set(id, { run, done });
+    return id;
+  }
+
+  /** Resolves with the final status once session `id` (default: the current one) has ended. */
+  whenEnded(id?: string): Promise<SessionStatus> {
+    const entry = this.runs.get(id ?? this.current?.sessionId ?? '');
+    if (!entry) return Promise.reject(new EngineError('UNKNOWN_SESSION', `session: no session ${id ?? '(none running)'} in this process`));
+    return entry.done;
+  }
+
+  pause(id?: string): SessionStatus {
+    const run = this.running(id);
+    try {
+      run.pause();
+    } catch (err) {
+      throw new EngineError('BAD_STATE', describeError(err));
+    }
+    return run.status();
+  }
+
+  resume(id?: string): SessionStatus {
+    const run = this.running(id);
+    try {
+      run.resume();
+    } catch (err) {
+      throw new EngineError('BAD_STATE', describeError(err));
+    }
+    return run.status();
+  }
+
+  /** Aborts the running session: instruments left safe, session closed as `aborted`. Resolves with the final status. */
+  abort(id?: string, reason = 'aborted by request'): Promise<SessionStatus> {
+    const run = this.running(id);
+    run.end({ status: 'aborted', reason });
+    return this.whenEnded(run.sessionId);
+  }
+
+  /** Status of session `id` (live if in this process, else from its file); default: the current session. */
+  session(id?: string): SessionStatus {
+    const key = id ?? this.current?.sessionId;
+    if (key === undefined) throw new EngineError('NO_SESSION', 'no session has run in this process; give a session id');
+    const live = this.runs.get(key);
+    if (live) return live.run.status();
+    const r = this.openStored(key);
+    try {
+      const s = r.session();
+      return {
+        id: s.id,
+        plan: s.plan,
+        state: s.status,
+        ...(s.reason !== null ? { reason: s.reason } : {}),
+        startedAt: s.startedAt,
+        ...(s.endedAt ? { endedAt: s.endedAt } : {}),
+        elapsedNs: s.durationNs ?? 0,
+        progress: { done: 0 },
+        frames: r.count('frames'),
+        results: r.count('results'),
+        recorded: r.count('frames') + r.count('results'),
+        instruments: s.instruments,
+        ...(s.pipeline ? { pipeline: s.pipeline } : {}),
+        ...(s.source?.replayOf ? { replayOf: s.source.replayOf } : {}),
+      };
+    } finally {
+      r.close();
+    }
+  }
+
+  /** Every recorded session in the sessions directory. */
+  listSessions(): SessionSummary[] {
+    return this.store.list();
+  }
+
+  /**
+   * Recorded frames (or results: the stream name tells) of session `id`,
+   * `fromSeq..toSeq` inclusive, at most `limit`. Only committed frames are seen.
+   */
+  frames(id: string, stream: string, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER, limit = 10_000): Frame[] {
+    const r = this.openStored(id);
+    try {
+      const s = r.streams().find((x) => x.name === stream);
+      if (!s) throw new EngineError('UNKNOWN_SESSION', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
+      const out: Frame[] = [];
+      for (const f of r.frames(s.kind === 'instrument' ? 'frames' : 'results', stream, fromSeq, toSeq)) {
+        out.push(f);
+        if (out.length >= limit) break;
+      }
+      return out;
+    } finally {
+      r.close();
+    }
+  }
+
+  /** Aborts a running session and waits for it (daemon shutdown). */
+  async stop(): Promise<void> {
+    const run = this.current;
+    if (run && !run.isFinal()) await this.abort(run.sessionId, 'daemon stopping');
+    this.framesSubject.complete();
+    this.eventsSubject.complete();
+  }
+
+  // ---------- internals ----------
+  private driver(id: string): Driver {
+    const d = this.drivers.get(id);
+    if (!d) throw new EngineError('UNKNOWN_INSTRUMENT', `instrument: unknown '${id}' (instruments: ${[...this.drivers.keys()].join(', ') || 'none'})`);
+    return d;
+  }
+
+  private ownerField(id: string): { owner?: string } {
+    const o = this.ownerOf(id);
+    return o ? { owner: o } : {};
+  }
+
+  private running(id?: string): SessionRun {
+    const run = this.current;
+    if (!run || run.isFinal()) throw new EngineError('NO_SESSION', 'no session is running');
+    if (id !== undefined && id !== run.sessionId) throw new EngineError('UNKNOWN_SESSION', `session ${id} is not the running session (${run.sessionId})`);
+    return run;
+  }
+
+  private openStored(id: string): SessionReader {
+    try {
+      return this.store.open(id);
+    } catch (err) {
+      if (err instanceof SessionFileError || err instanceof RangeError) throw new EngineError('UNKNOWN_SESSION', describeError(err), { cause: err });
+      throw err;
+    }
+  }
+
+  /** Role → instrument id: explicit choice, else the one instrument of the role's kind. */
+  private bind(plan: string, roles: Readonly<Record<string, { kind: string }>>, chosen: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const role of Object.keys(chosen)) if (!(role in roles)) throw new EngineError('BINDING', `instruments.${role}: plan ${plan} has no role '${role}' (roles: ${Object.keys(roles).join(', ')})`);
+    for (const [role, { kind }] of Object.entries(roles)) {
+      const pick = chosen[role];
+      if (pick !== undefined) {
+        const d = this.drivers.get(pick);
+        if (!d) throw new EngineError('BINDING', `instruments.${role}: unknown instrument '${pick}'`);
+        if (d.kind !== kind) throw new EngineError('BINDING', `instruments.${role}: ${pick} is a ${d.kind}, plan ${plan} needs a ${kind}`);
+        out[role] = pick;
+        continue;
+      }
+      const matches = [...this.drivers.values()].filter((d) => d.kind === kind);
+      if (matches.length === 0) throw new EngineError('BINDING', `plan ${plan}: role '${role}' needs an instrument of kind '${kind}'; the rig has none`);
+      if (matches.length > 1) throw new EngineError('BINDING', `plan ${plan}: role '${role}': ${matches.length} instruments of kind '${kind}' (${matches.map((d) => d.id).join(', ')}); choose one with instruments.${role}`);
+      out[role] = matches[0]!.id;
+    }
+    return out;
+  }
+}

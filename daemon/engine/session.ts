@@ -1,0 +1,503 @@
+/**
+ * One running session: the engine's side of the PlanContext. Every context
+ * call is a step: pause/abort are honoured before it, a driver fault inside
+ * it fails (or suspends) the session, and what it did goes to the recorder.
+ */
+import { Subject, type Subscription } from 'rxjs';
+import type { Clock } from '../../drivers/core/clock.js';
+import type { Driver } from '../../drivers/core/driver.js';
+import { DriverError } from '../../drivers/core/errors.js';
+import { makeFrame, type Frame, type Payload } from '../../drivers/core/frame.js';
+import type { Pipeline, PipelineOutput } from '../../pipelines/core/pipeline.js';
+import type { StopDecision } from '../../pipelines/core/stopping.js';
+import type { AcquireOptions, Plan, PlanContext } from '../plans/plan.js';
+import type { SessionWriter } from '../store/writer.js';
+import type { SessionFrame, SessionState, SessionStatus } from './api.js';
+import { RecordingExhaustedError, SessionAbortedError } from './errors.js';
+
+/** A decision as recorded in the `events` table (type `decision`). */
+export interface RecordedDecision {
+  kind: 'nextPoints' | 'shouldStop';
+  /** `k` for nextPoints, the scope for shouldStop. */
+  arg: unknown;
+  value: unknown;
+}
+
+/** What a replay supplies to the session that re-runs a recording. */
+export interface ReplayHooks {
+  /** Source session id. */
+  sourceId: string;
+  /** The recorded decisions, in order. */
+  decisions: RecordedDecision[];
+  /** Recorded `t` (ns) of the frame about to be stamped on `stream` (consumed), if known. */
+  recordedT(stream: string): number | undefined;
+}
+
+export interface SessionRunDeps {
+  id: string;
+  clock: Clock;
+  plan: Plan<Record<string, unknown>>;
+  params: Record<string, unknown>;
+  instruments: Record<string, string>;
+  drivers: Map<string, Driver>;
+  pipeline: Pipeline | undefined;
+  writer: SessionWriter;
+  startedAt: Date;
+  publish: (f: SessionFrame) => void;
+  notify: (type: 'progress' | 'paused' | 'resumed' | 'suspended' | 'decision' | 'mismatch', detail?: unknown) => void;
+  replay?: ReplayHooks;
+}
+
+interface EndRequest {
+  status: 'aborted' | 'failed';
+  reason: string;
+}
+
+type Measured = { payload: Payload; shape?: number[]; fields?: Record<string, unknown> };
+
+const RESERVED = new Set(['stream', 'seq', 't', 'dtype', 'shape']);
+
+function isPayload(x: unknown): x is Payload {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView);
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export class SessionRun implements PlanContext<Record<string, unknown>> {
+  state: SessionState = 'running';
+  reason: string | undefined;
+  endedAt: Date | undefined;
+  readonly progressInfo: { done: number; total?: number; label?: string } = { done: 0 };
+  frameCount = 0;
+  resultCount = 0;
+  mismatches = 0;
+  readonly replaying: boolean;
+
+  private readonly ac = new AbortController();
+  private endRequest: EndRequest | undefined;
+  private resumeGate: { promise: Promise<void>; resolve: () => void } | undefined;
+  private t0 = 0;
+  private durationNs: number | undefined;
+  private readonly seqs = new Map<string, number>();
+  private readonly input = new Subject<Frame>();
+  private pipelineSub: Subscription | undefined;
+  private pipelineDone: Promise<void> = Promise.resolve();
+  private stateSubs: Subscription[] = [];
+  private decisionIndex = 0;
+  private sessionStopReason: string | undefined;
+  private suspendedBy: DriverError | undefined;
+
+  constructor(private readonly d: SessionRunDeps) {
+    this.replaying = d.replay !== undefined;
+    this.progressInfo.total = d.plan.total?.(d.params);
+  }
+
+  // ---- PlanContext ----
+  get sessionId(): string {
+    return this.d.id;
+  }
+  get params(): Readonly<Record<string, unknown>> {
+    return this.d.params;
+  }
+  get instruments(): Readonly<Record<string, string>> {
+    return this.d.instruments;
+  }
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+  now(): number {
+    return this.d.clock.now() - this.t0;
+  }
+  /** ns since session start. */
+  tNs(): number {
+    return Math.round((this.d.clock.now() - this.t0) * 1e6);
+  }
+
+  call(role: string, command: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const driver = this.driverOf(role);
+    return this.step(async () => {
+      this.d.writer.event(this.tNs(), 'command', driver.id, { command, params });
+      return driver.call(command, params);
+    });
+  }
+
+  acquire(role: string, command: string, params: Record<string, unknown> = {}, opts: AcquireOptions = {}): Promise<Frame[]> {
+    const driver = this.driverOf(role);
+    return this.step(async () => {
+      this.d.writer.event(this.tNs(), 'command', driver.id, { command, params });
+      const result = await driver.call(command, params);
+      const items = Array.isArray(result) ? result : [result];
+      const frames: Frame[] = [];
+      for (const item of items) frames.push(await this.stamp(driver, command, item, opts));
+      for (const f of frames) this.emitFrame(f);
+      if (this.d.writer.full) await this.d.clock.hold(this.d.writer.drained());
+      return frames;
+    });
+  }
+
+  wait(ms: number): Promise<void> {
+    if (!(ms >= 0)) return Promise.reject(new RangeError(`wait: ms must be ≥ 0, got ${ms}`));
+    return this.step(() => this.d.clock.sleep(ms, this.ac.signal));
+  }
+
+  nextPoints<T = unknown>(k: number): Promise<T[]> {
+    const p = this.d.pipeline;
+    if (!p?.nextPoints) return Promise.reject(new Error(`plan ${this.d.plan.name}: nextPoints needs a pipeline with nextPoints()`));
+    return this.step(async () => {
+      const fresh = await this.d.clock.hold(Promise.resolve(p.nextPoints!(k)));
+      return this.decide('nextPoints', k, fresh) as T[];
+    });
+  }
+
+  shouldStop(scope: unknown = 'session'): Promise<StopDecision> {
+    const p = this.d.pipeline;
+    if (!p?.shouldStop) return Promise.resolve({ stop: false, reason: 'no stopping rule' });
+    return this.step(async () => {
+      const fresh = await this.d.clock.hold(Promise.resolve(p.shouldStop!(scope)));
+      const decision = this.decide('shouldStop', scope, fresh) as StopDecision;
+      if (decision.stop && scope === 'session') this.sessionStopReason = `stopping rule: ${decision.reason}`;
+      return decision;
+    });
+  }
+
+  progress(done: number, label?: string): void {
+    this.progressInfo.done = done;
+    if (label !== undefined) this.progressInfo.label = label;
+    this.d.notify('progress', { ...this.progressInfo });
+  }
+
+  mark(type: string, data?: unknown): void {
+    this.d.writer.event(this.tNs(), 'mark', 'plan', { type, data });
+  }
+
+  // ---- engine side ----
+  owns(instrumentId: string): boolean {
+    return !this.isFinal() && Object.values(this.d.instruments).includes(instrumentId);
+  }
+
+  isFinal(): boolean {
+    return this.state === 'completed' || this.state === 'aborted' || this.state === 'failed' || this.state === 'interrupted';
+  }
+
+  status(): SessionStatus {
+    return {
+      id: this.d.id,
+      plan: this.d.plan.name,
+      state: this.state,
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
+      startedAt: this.d.startedAt.toISOString(),
+      ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),
+      elapsedNs: this.durationNs ?? this.tNs(),
+      progress: { ...this.progressInfo },
+      frames: this.frameCount,
+      results: this.resultCount,
+      recorded: this.d.writer.committed.frames + this.d.writer.committed.results,
+      instruments: { ...this.d.instruments },
+      ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
+      ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
+    };
+  }
+
+  pause(): void {
+    if (this.state !== 'running') throw new Error(`session ${this.d.id} is ${this.state}, not running`);
+    this.state = 'paused';
+    this.openGate();
+    this.d.writer.event(this.tNs(), 'pause', 'engine');
+    this.d.notify('paused');
+  }
+
+  resume(): void {
+    if (this.state !== 'paused' && this.state !== 'suspended') throw new Error(`session ${this.d.id} is ${this.state}, not paused or suspended`);
+    this.state = 'running';
+    this.d.writer.event(this.tNs(), 'resume', 'engine');
+    this.d.notify('resumed');
+    const g = this.resumeGate;
+    this.resumeGate = undefined;
+    g?.resolve();
+  }
+
+  /** Ends the session early; a pending step is interrupted. */
+  end(req: EndRequest): void {
+    if (this.isFinal() || this.endRequest) return;
+    this.endRequest = req;
+    this.d.writer.event(this.tNs(), req.status === 'aborted' ? 'abort' : 'fail', 'engine', { reason: req.reason });
+    this.ac.abort(new SessionAbortedError(req.reason));
+    const g = this.resumeGate;
+    this.resumeGate = undefined;
+    g?.resolve();
+  }
+
+  /** Runs the plan to its end; never rejects. */
+  async execute(): Promise<void> {
+    this.t0 = this.d.clock.now();
+    const w = this.d.writer;
+    w.onFatal = (err) => this.end({ status: 'failed', reason: err.message });
+    w.event(0, 'start', 'engine', { plan: this.d.plan.name, params: this.d.params, instruments: this.d.instruments });
+    for (const id of new Set(Object.values(this.d.instruments))) {
+      const drv = this.d.drivers.get(id)!;
+      this.stateSubs.push(
+        drv.state$.subscribe((s) => {
+          if (!w.failure && !this.isFinal()) w.event(this.tNs(), 'state', id, { state: s, ...(s === 'fault' && drv.lastFault ? { code: drv.lastFault.code, message: drv.lastFault.message } : {}) });
+        }),
+      );
+    }
+    this.startPipeline();
+    let status: 'completed' | 'aborted' | 'failed';
+    let reason: string;
+    try {
+      for (const id of new Set(Object.values(this.d.instruments))) {
+        const drv = this.d.drivers.get(id)!;
+        if (drv.state !== 'ready' && drv.state !== 'busy') await this.step(() => drv.connect());
+      }
+      await this.d.plan.run(this);
+      this.gateCheck();
+      this.input.complete();
+      await this.d.clock.hold(this.pipelineDone);
+      this.gateCheck();
+      status = 'completed';
+      reason = this.sessionStopReason ?? 'plan finished';
+    } catch (err) {
+      if (this.endRequest) {
+        ({ status, reason } = this.endRequest);
+      } else if (err instanceof RecordingExhaustedError && this.replaying) {
+        // The original session ended here (aborted, failed or stopped): so does its replay.
+        this.input.complete();
+        await this.d.clock.hold(this.pipelineDone).catch(() => undefined);
+        status = this.endRequest ? (this.endRequest as EndRequest).status : 'completed';
+        reason = this.endRequest ? (this.endRequest as EndRequest).reason : 'end of recording';
+      } else {
+        status = 'failed';
+        reason = err instanceof DriverError ? `fault: ${err.message}` : `plan ${this.d.plan.name}: ${describeError(err)}`;
+        w.event(this.tNs(), 'fault', err instanceof DriverError ? err.driverId : 'plan', { code: (err as { code?: string }).code, message: describeError(err) });
+      }
+    }
+    if (status !== 'completed') await this.safeState();
+    this.durationNs = this.tNs();
+    this.pipelineSub?.unsubscribe();
+    for (const s of this.stateSubs) s.unsubscribe();
+    this.state = status;
+    this.reason = reason;
+    this.endedAt = new Date();
+    try {
+      if (!w.failure) w.event(this.durationNs, 'end', 'engine', { status, reason });
+      if (w.failure) w.finishAfterFailure(reason, this.durationNs);
+      else w.finish({ status, reason, durationNs: this.durationNs }, this.endedAt);
+    } catch (err) {
+      this.state = 'failed';
+      this.reason = `${reason}; recording could not be closed: ${describeError(err)}`;
+    }
+  }
+
+  // ---- internals ----
+  private driverOf(role: string): Driver {
+    const id = this.d.instruments[role];
+    if (id === undefined) throw new RangeError(`plan ${this.d.plan.name}: unknown role '${role}' (roles: ${Object.keys(this.d.instruments).join(', ')})`);
+    return this.d.drivers.get(id)!;
+  }
+
+  private openGate(): void {
+    if (this.resumeGate) return;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.resumeGate = { promise, resolve };
+  }
+
+  private gateCheck(): void {
+    if (this.endRequest) throw new SessionAbortedError(this.endRequest.reason);
+  }
+
+  private async gate(): Promise<void> {
+    this.gateCheck();
+    while (this.resumeGate) {
+      await this.resumeGate.promise;
+      this.gateCheck();
+    }
+  }
+
+  private raceAbort<T>(p: Promise<T>): Promise<T> {
+    const signal = this.ac.signal;
+    if (signal.aborted) {
+      p.catch(() => undefined);
+      return Promise.reject(signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private async step<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      if (this.endRequest || this.resumeGate) await this.gate();
+      try {
+        return await this.raceAbort(fn());
+      } catch (err) {
+        if (this.endRequest) throw new SessionAbortedError(this.endRequest.reason);
+        if (err instanceof DriverError && this.d.plan.onFault === 'suspend') {
+          await this.suspend(err);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Suspends on a fault; on resume reconnects faulted instruments and lets the step retry. */
+  private async suspend(err: DriverError): Promise<void> {
+    this.suspendedBy = err;
+    for (;;) {
+      this.state = 'suspended';
+      this.reason = `suspended: ${err.message}`;
+      this.d.writer.event(this.tNs(), 'suspend', err.driverId, { code: err.code, message: err.message });
+      this.d.notify('suspended', { code: err.code, message: err.message });
+      this.openGate();
+      await this.gate();
+      this.reason = undefined;
+      try {
+        for (const id of new Set(Object.values(this.d.instruments))) {
+          const drv = this.d.drivers.get(id)!;
+          if (drv.state === 'fault' || drv.state === 'disconnected') {
+            this.d.writer.event(this.tNs(), 'reconnect', id);
+            await this.raceAbort(drv.connect());
+          }
+        }
+        this.suspendedBy = undefined;
+        return;
+      } catch (e) {
+        if (this.endRequest) throw new SessionAbortedError(this.endRequest.reason);
+        err = e instanceof DriverError ? e : new DriverError('DISCONNECTED', err.driverId, describeError(e));
+      }
+    }
+  }
+
+  private async stamp(driver: Driver, command: string, item: unknown, opts: AcquireOptions): Promise<Frame> {
+    let stream: string;
+    let m: Measured;
+    const asObj = item as Record<string, unknown> | null;
+    if (asObj && typeof asObj === 'object' && 'header' in asObj && 'payload' in asObj && isPayload(asObj.payload)) {
+      const h = asObj.header as Record<string, unknown>;
+      stream = String(h.stream);
+      const fields: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(h)) if (!RESERVED.has(k)) fields[k] = v;
+      m = { payload: asObj.payload, shape: h.shape as number[] | undefined, fields };
+    } else if (asObj && typeof asObj === 'object' && isPayload(asObj.payload)) {
+      const channel = opts.channel ?? driver.channels.find((c) => c.access === 'stream')?.name;
+      if (!channel) throw new Error(`acquire ${driver.id}.${command}: returned a measurement but no channel is named and the driver declares no stream channel`);
+      stream = `${driver.id}.${channel}`;
+      m = asObj as Measured;
+    } else {
+      throw new Error(`acquire ${driver.id}.${command}: result is not a frame or a measurement`);
+    }
+    let t = this.tNs();
+    const rec = this.d.replay?.recordedT(stream);
+    if (rec !== undefined) {
+      // Reproduce the recorded timing (pauses included), then stamp the recorded time.
+      if (rec > t) await this.d.clock.sleep((rec - t) / 1e6, this.ac.signal);
+      t = rec;
+    }
+    const seq = this.seqs.get(stream) ?? 0;
+    this.seqs.set(stream, seq + 1);
+    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], m.fields ?? {});
+  }
+
+  private emitFrame(f: Frame): void {
+    this.frameCount++;
+    this.d.writer.append(f, 'instrument');
+    this.d.publish({ sessionId: this.d.id, kind: 'frame', frame: f });
+    const p = this.d.pipeline;
+    if (p && (!p.accepts || p.accepts(f.header.stream))) this.input.next(f);
+  }
+
+  private startPipeline(): void {
+    const p = this.d.pipeline;
+    if (!p) return;
+    let op;
+    try {
+      op = p.operator();
+    } catch (err) {
+      this.end({ status: 'failed', reason: `pipeline ${p.name}: ${describeError(err)}` });
+      return;
+    }
+    this.pipelineDone = new Promise<void>((resolve) => {
+      this.pipelineSub = this.input.pipe(op).subscribe({
+        next: (out) => this.emitResult(p, out),
+        error: (err) => {
+          this.end({ status: 'failed', reason: `pipeline ${p.name}: ${describeError(err)}` });
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+    });
+  }
+
+  private emitResult(p: Pipeline, out: PipelineOutput): void {
+    if (this.isFinal()) return;
+    const stream = `${p.name}.${out.name}`;
+    const seq = this.seqs.get(stream) ?? 0;
+    this.seqs.set(stream, seq + 1);
+    let f: Frame;
+    try {
+      f = makeFrame(stream, seq, this.tNs(), out.payload, out.shape ?? [out.payload.length], out.fields ?? {});
+    } catch (err) {
+      this.end({ status: 'failed', reason: `pipeline ${p.name}: result ${out.name}: ${describeError(err)}` });
+      return;
+    }
+    this.resultCount++;
+    this.d.writer.append(f, 'result');
+    this.d.publish({ sessionId: this.d.id, kind: 'result', frame: f });
+  }
+
+  private decide(kind: RecordedDecision['kind'], arg: unknown, fresh: unknown): unknown {
+    let value = fresh;
+    const replay = this.d.replay;
+    if (replay) {
+      const rec = replay.decisions[this.decisionIndex++];
+      const same = rec !== undefined && rec.kind === kind && JSON.stringify(rec.arg) === JSON.stringify(arg) && JSON.stringify(rec.value) === JSON.stringify(fresh);
+      if (!same) {
+        this.mismatches++;
+        const detail = { kind, arg, recorded: rec ?? null, fresh };
+        this.d.writer.event(this.tNs(), 'mismatch', 'replay', detail);
+        this.d.notify('mismatch', detail);
+      }
+      // Follow the recording so the replayed measurements line up; the difference is reported above.
+      if (rec !== undefined && rec.kind === kind) value = rec.value;
+    }
+    this.d.writer.event(this.tNs(), 'decision', this.d.pipeline?.name ?? null, { kind, arg, value });
+    this.d.notify('decision', { kind, arg, value });
+    return value;
+  }
+
+  /** Leaves every owned instrument safe (drivers that define `safeState()`), bounded in experiment time. */
+  private async safeState(): Promise<void> {
+    for (const id of new Set(Object.values(this.d.instruments))) {
+      const drv = this.d.drivers.get(id) as Driver & { safeState?: () => Promise<void> };
+      if (typeof drv.safeState !== 'function' || drv.state === 'disconnected') continue;
+      const ac = new AbortController();
+      try {
+        const timeout = this.d.clock.sleep(5000, ac.signal).then(() => {
+          throw new Error('safeState timed out after 5 s');
+        });
+        timeout.catch(() => undefined);
+        await Promise.race([drv.safeState(), timeout]);
+        this.d.writer.event(this.tNs(), 'safe', id);
+      } catch (err) {
+        if (!this.d.writer.failure) this.d.writer.event(this.tNs(), 'fault', id, { message: `safe state: ${describeError(err)}` });
+      } finally {
+        ac.abort();
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The plan registry. Each experiment registers its plan with one line in
+ * `createDefaultPlanRegistry()` (the plan itself lives in
+ * `daemon/plans/<plan-name>.ts`).
+ */
+import type { Plan } from './plan.js';
+import { ParamsValidator, describeParams, type ParamDescription, type ParamsSchema } from './params.js';
+
+export type { Plan, PlanContext, PlanRole, AcquireOptions } from './plan.js';
+export { ParamsError, ParamsValidator, parseParamArgs, describeParams } from './params.js';
+export type { ParamsSchema, ParamSchema, ParamDescription } from './params.js';
+
+export interface PlanDescription {
+  name: string;
+  version: string;
+  description: string;
+  roles: Record<string, { kind: string; description?: string }>;
+  params: ParamDescription[];
+  /** The JSON Schema itself (types, units, defaults, ranges). */
+  schema: ParamsSchema;
+  onFault: 'fail' | 'suspend';
+}
+
+export class PlanRegistry {
+  private readonly plans = new Map<string, { plan: Plan<never>; validator: ParamsValidator }>();
+
+  register<P>(plan: Plan<P>): this {
+    if (this.plans.has(plan.name)) throw new Error(`plan '${plan.name}' registered twice`);
+    this.plans.set(plan.name, { plan: plan as unknown as Plan<never>, validator: new ParamsValidator(plan.params) });
+    return this;
+  }
+
+  get(name: string): Plan<Record<string, unknown>> {
+    return this.entry(name).plan as unknown as Plan<Record<string, unknown>>;
+  }
+
+  has(name: string): boolean {
+    return this.plans.has(name);
+  }
+
+  /** Validates and coerces params for plan `name` (throws ParamsError). */
+  validate(name: string, params: unknown): Record<string, unknown> {
+    return this.entry(name).validator.validate(params);
+  }
+
+  list(): PlanDescription[] {
+    return [...this.plans.keys()].map((n) => this.describe(n));
+  }
+
+  describe(name: string): PlanDescription {
+    const { plan } = this.entry(name);
+    return {
+      name: plan.name,
+      version: plan.version,
+      description: plan.description,
+      roles: { ...plan.roles },
+      params: describeParams(plan.params),
+      schema: plan.params,
+      onFault: plan.onFault ?? 'fail',
+    };
+  }
+
+  private entry(name: string) {
+    const e = this.plans.get(name);
+    if (!e) throw new RangeError(`plan: unknown '${name}' (known: ${[...this.plans.keys()].join(', ') || 'none'})`);
+    return e;
+  }
+}
+
+/** Every plan qscope ships. Experiments: add one `registry.register(...)` line each. */
+export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
+  const registry = new PlanRegistry();
+  // registry.register((await import('./antibunching-scan.js')).antibunchingScanPlan);
+  // registry.register((await import('./cosy-2d.js')).cosy2dPlan);
+  return registry;
+}

@@ -1,0 +1,141 @@
+/**
+ * Plan parameter schemas: JSON Schema (draft-07 as ajv reads it) with one
+ * extra keyword, `unit`, on every physical quantity. `--param key=value` on
+ * the command line and the params of `sessions.start` go through the same
+ * validation: types coerced (`"7000"` → 7000), defaults filled, unknown keys
+ * refused, and every error reported as `params.<path>: <message>`.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+/** A property schema: ordinary JSON Schema plus `unit` (e.g. `ms`, `nm`, `MHz`, `1`). */
+export interface ParamSchema {
+  type?: 'number' | 'integer' | 'string' | 'boolean' | 'array' | 'object';
+  unit?: string;
+  description?: string;
+  default?: unknown;
+  [keyword: string]: unknown;
+}
+
+export interface ParamsSchema {
+  type: 'object';
+  properties: Record<string, ParamSchema>;
+  required?: string[];
+  additionalProperties?: false;
+  [keyword: string]: unknown;
+}
+
+export class ParamsError extends Error {
+  override readonly name = 'ParamsError';
+  readonly code = 'BAD_PARAMS';
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
+  ajv.addKeyword({ keyword: 'unit', schemaType: 'string' });
+  return ajv;
+}
+
+const shared = { ajv: undefined as Ajv | undefined };
+function ajv(): Ajv {
+  return (shared.ajv ??= newAjv());
+}
+
+function describeError(e: ErrorObject, root: string): string {
+  const path = root + e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${path}: unknown parameter '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    case 'required':
+      return `${path}: missing required parameter '${(e.params as { missingProperty: string }).missingProperty}'`;
+    default:
+      return `${path}: ${e.message ?? 'invalid'}`;
+  }
+}
+
+/** A compiled validator for one plan's params. */
+export class ParamsValidator<P = Record<string, unknown>> {
+  private readonly validateFn: ValidateFunction;
+  constructor(readonly schema: ParamsSchema) {
+    checkSchema(schema);
+    // Plans are compiled once per process (registry), so sharing one ajv keeps schemas cached.
+    this.validateFn = ajv().compile({ additionalProperties: false, ...schema });
+  }
+
+  /** Validates and coerces a copy of `input` (defaults filled in). Throws ParamsError listing every problem. */
+  validate(input: unknown): P {
+    const copy = structuredClone(input ?? {});
+    if (!this.validateFn(copy)) throw new ParamsError((this.validateFn.errors ?? []).map((e) => describeError(e, 'params')));
+    return copy as P;
+  }
+}
+
+/** Plan authors' check: every numeric parameter must say its unit. */
+function checkSchema(schema: ParamsSchema): void {
+  if (schema?.type !== 'object' || typeof schema.properties !== 'object') throw new TypeError('params schema: must be {type: "object", properties: {...}}');
+  for (const [k, p] of Object.entries(schema.properties)) {
+    if ((p.type === 'number' || p.type === 'integer') && typeof p.unit !== 'string') throw new TypeError(`params schema: property '${k}' is numeric but has no 'unit' (use '1' for dimensionless)`);
+  }
+}
+
+/**
+ * Parses `--param key=value` pairs into an object: dotted keys nest
+ * (`mask.fraction=0.1`), a value starting with `[`, `{` or `"` is JSON, any
+ * other value stays a string for the schema to coerce.
+ */
+export function parseParamArgs(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ParamsError([`--param ${pair}: expected key=value`]);
+    const key = pair.slice(0, eq).trim();
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    if (/^\s*[[{"]/.test(raw)) {
+      try {
+        value = JSON.parse(raw);
+      } catch (err) {
+        throw new ParamsError([`--param ${key}: invalid JSON (${(err as Error).message})`]);
+      }
+    }
+    const parts = key.split('.');
+    let obj = out;
+    for (const p of parts.slice(0, -1)) {
+      if (obj[p] === undefined) obj[p] = {};
+      if (typeof obj[p] !== 'object' || obj[p] === null) throw new ParamsError([`--param ${key}: '${p}' is already a value`]);
+      obj = obj[p] as Record<string, unknown>;
+    }
+    obj[parts[parts.length - 1]!] = value;
+  }
+  return out;
+}
+
+/** A human/API description of one parameter (for `plans.describe`). */
+export interface ParamDescription {
+  name: string;
+  type: string;
+  unit?: string;
+  default?: unknown;
+  required: boolean;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  enum?: unknown[];
+}
+
+export function describeParams(schema: ParamsSchema): ParamDescription[] {
+  const req = new Set(schema.required ?? []);
+  return Object.entries(schema.properties).map(([name, p]) => ({
+    name,
+    type: String(p.type ?? 'any'),
+    ...(p.unit !== undefined ? { unit: p.unit } : {}),
+    ...(p.default !== undefined ? { default: p.default } : {}),
+    required: req.has(name),
+    ...(p.description !== undefined ? { description: p.description } : {}),
+    ...(typeof p.minimum === 'number' ? { minimum: p.minimum } : {}),
+    ...(typeof p.maximum === 'number' ? { maximum: p.maximum } : {}),
+    ...(Array.isArray(p.enum) ? { enum: p.enum } : {}),
+  }));
+}

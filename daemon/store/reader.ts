@@ -1,0 +1,153 @@
+/**
+ * Reading a recorded session: its row, streams, frames/results in recording
+ * order (or by stream and seq range), events.
+ */
+import type Database from 'better-sqlite3';
+import { decodePayload, type Dtype, type Frame, type FrameHeader } from '../../drivers/core/frame.js';
+import { SessionFileError } from './db.js';
+
+export interface SessionRow {
+  id: string;
+  plan: string;
+  planVersion: string | null;
+  params: Record<string, unknown>;
+  config: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  softwareVersion: string;
+  pipeline: string | null;
+  pipelineVersion: string | null;
+  tfBackend: string | null;
+  modelHashes: Record<string, string> | null;
+  instruments: Record<string, string>;
+  clock: string;
+  source: { replayOf?: string; importedFrom?: string } | null;
+  startedAt: string;
+  endedAt: string | null;
+  durationNs: number | null;
+  status: 'running' | 'completed' | 'aborted' | 'failed' | 'interrupted';
+  reason: string | null;
+}
+
+export interface StreamRow {
+  name: string;
+  kind: 'instrument' | 'result';
+  dtype: Dtype;
+  shape: number[];
+  unit: string | null;
+  count: number;
+}
+
+export interface EventRow {
+  id: number;
+  /** ns since session start */
+  t: number;
+  type: string;
+  source: string | null;
+  data: unknown;
+}
+
+export type FrameTable = 'frames' | 'results';
+
+interface RawFrame {
+  name: string;
+  seq: number;
+  t: number;
+  header: string;
+  payload: Buffer;
+}
+
+function parse(path: string, what: string, text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SessionFileError(path, `${what}: invalid JSON`);
+  }
+}
+
+export class SessionReader {
+  constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {}
+
+  session(): SessionRow {
+    const r = this.db.prepare('SELECT * FROM session').get() as Record<string, unknown> | undefined;
+    if (!r) throw new SessionFileError(this.path, 'no session row');
+    const j = (k: string) => parse(this.path, `session.${k}`, r[k] as string | null);
+    return {
+      id: r.id as string,
+      plan: r.plan as string,
+      planVersion: r.plan_version as string | null,
+      params: j('params') as Record<string, unknown>,
+      config: j('config') as Record<string, unknown>,
+      metadata: j('metadata') as Record<string, unknown>,
+      softwareVersion: r.software_version as string,
+      pipeline: r.pipeline as string | null,
+      pipelineVersion: r.pipeline_version as string | null,
+      tfBackend: r.tf_backend as string | null,
+      modelHashes: j('model_hashes') as Record<string, string> | null,
+      instruments: j('instruments') as Record<string, string>,
+      clock: r.clock as string,
+      source: j('source') as SessionRow['source'],
+      startedAt: r.started_at as string,
+      endedAt: r.ended_at as string | null,
+      durationNs: r.duration_ns as number | null,
+      status: r.status as SessionRow['status'],
+      reason: r.reason as string | null,
+    };
+  }
+
+  streams(): StreamRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT s.name, s.kind, s.dtype, s.shape, s.unit,
+           (SELECT COUNT(*) FROM frames f WHERE f.stream_id = s.id) + (SELECT COUNT(*) FROM results r WHERE r.stream_id = s.id) AS count
+         FROM streams s ORDER BY s.id`,
+      )
+      .all() as { name: string; kind: 'instrument' | 'result'; dtype: Dtype; shape: string; unit: string | null; count: number }[];
+    return rows.map((r) => ({ ...r, shape: parse(this.path, `streams.${r.name}.shape`, r.shape) as number[] }));
+  }
+
+  count(table: FrameTable): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  }
+
+  /** Frames (or results) in recording order, optionally of one stream within [fromSeq, toSeq]. */
+  *frames(table: FrameTable = 'frames', stream?: string, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): Generator<Frame> {
+    const base = `SELECT s.name AS name, f.seq, f.t, f.header, f.payload FROM ${table} f JOIN streams s ON s.id = f.stream_id`;
+    const it =
+      stream === undefined
+        ? this.db.prepare(`${base} ORDER BY f.id`).iterate()
+        : this.db.prepare(`${base} WHERE s.name = ? AND f.seq BETWEEN ? AND ? ORDER BY f.seq`).iterate(stream, fromSeq, toSeq);
+    for (const raw of it as Iterable<RawFrame>) yield this.decode(raw);
+  }
+
+  private decode(r: RawFrame): Frame {
+    const rest = parse(this.path, `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
+    const header = { ...rest, stream: r.name, seq: r.seq, t: r.t } as FrameHeader;
+    return { header, payload: decodePayload(header.dtype, r.payload) };
+  }
+
+  events(type?: string): EventRow[] {
+    const rows = (type === undefined
+      ? this.db.prepare('SELECT id, t, type, source, data FROM events ORDER BY id').all()
+      : this.db.prepare('SELECT id, t, type, source, data FROM events WHERE type = ? ORDER BY id').all(type)) as {
+      id: number;
+      t: number;
+      type: string;
+      source: string | null;
+      data: string | null;
+    }[];
+    return rows.map((r) => ({ ...r, data: parse(this.path, `event ${r.id}`, r.data) }));
+  }
+
+  /** `PRAGMA integrity_check` → 'ok' or the problems. */
+  integrity(): string {
+    return (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

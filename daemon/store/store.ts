@@ -1,0 +1,196 @@
+/**
+ * The sessions directory: one SQLite file per session, `<id>.db`, ids
+ * sortable by start time. Opening a session that says `running` while no
+ * process holds its writer lock marks it `interrupted` (it stays readable).
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, join, resolve } from 'node:path';
+import { DEFAULT_DURABILITY, SessionFileError, createSessionDb, openReadOnly, openReadWrite, type DurabilityOptions } from './db.js';
+import { WriterLock } from './lock.js';
+import { SessionReader, type SessionRow } from './reader.js';
+import { DEFAULT_LIMITS, SessionWriter, freeBytes, type WriterLimits } from './writer.js';
+
+export interface StoreOptions extends DurabilityOptions {
+  limits: WriterLimits;
+  /** Free-space probe (tests inject one). */
+  freeBytes: (path: string) => number;
+}
+
+export interface NewSession {
+  id?: string;
+  plan: string;
+  planVersion?: string;
+  params: Record<string, unknown>;
+  config: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  softwareVersion: string;
+  pipeline?: string;
+  pipelineVersion?: string;
+  tfBackend?: string;
+  modelHashes?: Record<string, string>;
+  instruments: Record<string, string>;
+  clock: string;
+  source?: { replayOf?: string; importedFrom?: string };
+  startedAt?: Date;
+}
+
+export interface SessionSummary {
+  id: string;
+  path: string;
+  plan: string;
+  status: SessionRow['status'] | 'unreadable';
+  startedAt?: string;
+  endedAt?: string | null;
+  reason?: string | null;
+  frames?: number;
+  results?: number;
+  source?: SessionRow['source'];
+}
+
+/** Sortable, unique: `20261122T031500123Z-3fa9c2`. */
+export function newSessionId(at: Date = new Date()): string {
+  return `${at.toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export class SessionStore {
+  readonly dir: string;
+  readonly options: StoreOptions;
+
+  constructor(dir: string, options: Partial<StoreOptions> = {}) {
+    this.dir = resolve(dir);
+    this.options = { ...DEFAULT_DURABILITY, limits: DEFAULT_LIMITS, freeBytes, ...options };
+  }
+
+  pathOf(id: string): string {
+    if (!ID_RE.test(id)) throw new RangeError(`session id: '${id}' is not a valid id`);
+    return join(this.dir, `${id}.db`);
+  }
+
+  /** A session id in this directory, or a path to a `.db` file anywhere. */
+  resolve(idOrPath: string): string {
+    if (idOrPath.endsWith('.db') || idOrPath.includes('/')) return resolve(idOrPath);
+    return this.pathOf(idOrPath);
+  }
+
+  /** Checks there is room to start a session; throws with the numbers otherwise. */
+  checkFreeSpace(): void {
+    mkdirSync(this.dir, { recursive: true });
+    const free = this.options.freeBytes(this.dir);
+    if (free < this.options.limits.minFreeBytes) {
+      throw new Error(`disk: ${(free / 2 ** 20).toFixed(0)} MiB free under ${this.dir}, below the ${(this.options.limits.minFreeBytes / 2 ** 20).toFixed(0)} MiB minimum; not starting`);
+    }
+  }
+
+  /** Creates a session file, takes its writer lock and writes the session row (status `running`). */
+  create(s: NewSession, path?: string): { id: string; writer: SessionWriter } {
+    this.checkFreeSpace();
+    const id = s.id ?? newSessionId(s.startedAt);
+    const file = path ?? this.pathOf(id);
+    const lock = WriterLock.acquire(file);
+    try {
+      const db = createSessionDb(file, this.options);
+      db.prepare(
+        `INSERT INTO session (id, plan, plan_version, params, config, metadata, software_version, pipeline, pipeline_version,
+          tf_backend, model_hashes, instruments, clock, source, started_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+      ).run(
+        id,
+        s.plan,
+        s.planVersion ?? null,
+        JSON.stringify(s.params),
+        JSON.stringify(s.config),
+        JSON.stringify(s.metadata ?? {}),
+        s.softwareVersion,
+        s.pipeline ?? null,
+        s.pipelineVersion ?? null,
+        s.tfBackend ?? null,
+        s.modelHashes ? JSON.stringify(s.modelHashes) : null,
+        JSON.stringify(s.instruments),
+        s.clock,
+        s.source ? JSON.stringify(s.source) : null,
+        (s.startedAt ?? new Date()).toISOString(),
+      );
+      return { id, writer: new SessionWriter(db, file, lock, this.options, this.options.limits, this.options.freeBytes) };
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a session for reading. A `running` session with no live writer is
+   * first marked `interrupted`. `verify` runs a quick_check (replay, import).
+   */
+  open(idOrPath: string, opts: { verify?: boolean } = {}): SessionReader {
+    const path = this.resolve(idOrPath);
+    const db = openReadOnly(path, opts);
+    const reader = new SessionReader(db, path);
+    let row: SessionRow;
+    try {
+      row = reader.session();
+    } catch (err) {
+      reader.close();
+      throw err;
+    }
+    if (row.status === 'running' && !WriterLock.isHeld(path)) {
+      reader.close();
+      markInterrupted(path, this.options);
+      return new SessionReader(openReadOnly(path), path);
+    }
+    return reader;
+  }
+
+  /** Every session in the directory, oldest first; unreadable files are listed as such. */
+  list(): SessionSummary[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((n) => n.endsWith('.db')).sort();
+    } catch {
+      return [];
+    }
+    return names.map((name) => {
+      const path = join(this.dir, name);
+      try {
+        const r = this.open(path);
+        try {
+          const s = r.session();
+          return {
+            id: s.id,
+            path,
+            plan: s.plan,
+            status: s.status,
+            startedAt: s.startedAt,
+            endedAt: s.endedAt,
+            reason: s.reason,
+            frames: r.count('frames'),
+            results: r.count('results'),
+            source: s.source,
+          };
+        } finally {
+          r.close();
+        }
+      } catch (err) {
+        return { id: basename(name, '.db'), path, plan: '?', status: 'unreadable' as const, reason: (err as Error).message };
+      }
+    });
+  }
+}
+
+function markInterrupted(path: string, d: DurabilityOptions): void {
+  const db = openReadWrite(path, d);
+  try {
+    const last = db.prepare('SELECT MAX(t) AS t FROM (SELECT MAX(t) AS t FROM frames UNION ALL SELECT MAX(t) FROM results UNION ALL SELECT MAX(t) FROM events)').get() as { t: number | null };
+    db.prepare(`UPDATE session SET status = 'interrupted', reason = ?, duration_ns = ? WHERE status = 'running'`).run(
+      'writer stopped without closing the session (crash, kill or power loss)',
+      last.t ?? 0,
+    );
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch (err) {
+    throw err instanceof SessionFileError ? err : new SessionFileError(path, `marking interrupted: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+}

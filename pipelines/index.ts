@@ -1,0 +1,17 @@
+/**
+ * Every pipeline qscope ships, by name. Section per experiment: add one line.
+ *
+ * Online pipelines (watch a session's frames; `--pipeline NAME` on replay)
+ * register a PipelineFactory (pipelines/core/pipeline.ts) here.
+ */
+import { PipelineRegistry } from './core/pipeline.js';
+
+export { PipelineRegistry } from './core/pipeline.js';
+export type { Pipeline, PipelineFactory, PipelineOutput, PipelineContext } from './core/pipeline.js';
+
+export async function createDefaultPipelineRegistry(): Promise<PipelineRegistry> {
+  const registry = new PipelineRegistry();
+  // ==================== antibunching-scan (g2) ====================
+  // ==================== cosy-2d ====================
+  return registry;
+}
