@@ -11,6 +11,8 @@
  * Units: `unit` annotates numbers (it is an annotation only).
  */
 
+import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
+
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
   type: 'object',
@@ -92,6 +94,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   scene: SCENE_SCHEMA,
   demo: DEMO_SCHEMA,
   // ---- sections of other owners: sessions, api, ... ----
+  api: API_CONFIG_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */

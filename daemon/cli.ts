@@ -11,6 +11,12 @@ import { Command } from 'commander';
 import { version } from './package.js';
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerStatus } from './commands/status.js';
+import { register as registerInstruments } from './commands/instruments.js';
+import { register as registerStart } from './commands/start.js';
+import { register as registerSessionControl } from './commands/session-control.js';
+import { register as registerWatch } from './commands/watch.js';
+import { register as registerKeys } from './commands/keys.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -21,6 +27,12 @@ export function createProgram(): Command {
   // ---- one line per command module ----
   registerDaemon(program);
   registerConfig(program);
+  registerStatus(program);
+  registerInstruments(program);
+  registerStart(program);
+  registerSessionControl(program);
+  registerWatch(program);
+  registerKeys(program);
   return program;
 }
 

@@ -56,7 +56,7 @@ export interface ApiMethods {
   'sessions.resume': { params: { id?: string }; result: SessionStatus };
   'sessions.abort': { params: { id?: string }; result: SessionStatus };
   'sessions.status': { params: { id?: string }; result: SessionStatus };
-  'sessions.list': { params: Record<string, never>; result: SessionStatus[] };
+  'sessions.list': { params: Record<string, never>; result: Array<{ id: string; [field: string]: unknown }> };
   'sessions.frames': { params: { id?: string; stream: string; fromSeq: number; toSeq: number; limit?: number }; result: FramesResult };
 }
 export type ApiMethod = keyof ApiMethods;
@@ -203,7 +203,7 @@ export class QscopeClient {
   session(id?: string): Promise<SessionStatus> {
     return this.call('sessions.status', id === undefined ? {} : { id });
   }
-  sessions(): Promise<SessionStatus[]> {
+  sessions(): Promise<Array<{ id: string; [field: string]: unknown }>> {
     return this.call('sessions.list');
   }
 

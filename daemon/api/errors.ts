@@ -17,7 +17,23 @@ export class ApiError extends Error {
   }
 }
 
-const BY_NAME = new Map<string, number>(Object.entries(ErrorCode));
+const BY_NAME = new Map<string, number>([
+  ...Object.entries(ErrorCode),
+  // The engine's EngineError codes (daemon/engine/errors.ts) that differ from ours.
+  ['BAD_PARAMS', ErrorCode.INVALID_PARAMS],
+  ['NO_SESSION', ErrorCode.NO_RUNNING_SESSION],
+  ['BAD_STATE', ErrorCode.INVALID_SESSION_STATE],
+  ['BINDING', ErrorCode.PLAN_BINDING],
+  ['DISK_SPACE', ErrorCode.STORAGE_ERROR],
+  ['SESSION_FILE', ErrorCode.STORAGE_ERROR],
+]);
+
+/** `params.a: msg; params.b: msg` → [{path, message}] when every piece has that shape. */
+function errorsFromMessage(message: string): Array<{ path: string; message: string }> | undefined {
+  const out = message.split('; ').map((piece) => /^(params[\w.[\]]*): (.+)$/.exec(piece));
+  if (!out.every((m) => m)) return undefined;
+  return out.map((m) => ({ path: m![1]!, message: m![2]! }));
+}
 
 /**
  * Turns anything thrown by a handler into a reply error. Errors carrying a
@@ -32,8 +48,13 @@ export function toRpcError(err: unknown): RpcError {
   const e = err as { code?: unknown; message?: unknown; data?: unknown; errors?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (typeof e?.code === 'string' && BY_NAME.has(e.code)) {
-    const data = e.data ?? (Array.isArray(e.errors) ? { errors: e.errors } : undefined);
-    return withData({ code: BY_NAME.get(e.code)!, message }, data);
+    const code = BY_NAME.get(e.code)!;
+    let data = e.data ?? (Array.isArray(e.errors) ? { errors: e.errors } : undefined);
+    if (data === undefined && code === ErrorCode.INVALID_PARAMS) {
+      const errors = errorsFromMessage(message);
+      if (errors) data = { errors };
+    }
+    return withData({ code, message }, data);
   }
   return { code: ErrorCode.INTERNAL_ERROR, message: `internal error: ${message}` };
 }

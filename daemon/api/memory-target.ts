@@ -52,11 +52,11 @@ export class MemoryStage extends Driver {
   }
 }
 
-const STREAM_PLAN: PlanDescription = {
+const STREAM_PLAN: PlanDescription & { roles: object; schema: Record<string, unknown> } = {
   name: 'stream',
   description: 'Streams synthetic frames from stage0 (a test plan).',
-  instruments: ['stage0'],
-  params: {
+  roles: { stage: { kind: 'scanner' } },
+  schema: {
     type: 'object',
     additionalProperties: false,
     properties: {
@@ -83,7 +83,7 @@ export class MemoryTarget implements ControlTarget {
   readonly sessionEvents$ = new Subject<SessionStatus>();
   private readonly sessions = new Map<string, MemorySession>();
   private running: MemorySession | undefined;
-  private readonly validatePlan = createAjv().compile(STREAM_PLAN.params);
+  private readonly validatePlan = createAjv().compile(STREAM_PLAN.schema);
   private counter = 0;
 
   async connect(): Promise<void> {
@@ -121,7 +121,7 @@ export class MemoryTarget implements ControlTarget {
     if (this.running) throw codeError('SESSION_RUNNING', `session ${this.running.status.id} is running`, { session: this.running.status.id });
     const p = structuredClone(params);
     if (!this.validatePlan(p)) {
-      const errors = fieldErrors(this.validatePlan.errors, 'params.params');
+      const errors = fieldErrors(this.validatePlan.errors, 'params');
       throw codeError('INVALID_PARAMS', `invalid plan params: ${describeErrors(errors)}`, { errors });
     }
     const id = `m${String(++this.counter).padStart(6, '0')}`;

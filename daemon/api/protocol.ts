@@ -34,8 +34,10 @@ export const ErrorCode = {
   INSTRUMENT_OWNED: -32012,
   /** The driver raised a typed fault (`data.driverCode`: DISCONNECTED, NOT_CONNECTED, TIMEOUT, GARBAGE, OUT_OF_RANGE, BUSY, ABORTED, CONFIG). */
   INSTRUMENT_ERROR: -32013,
-  /** No plan of that name. */
+  /** No plan of that name (or no pipeline of the name the plan asks for). */
   UNKNOWN_PLAN: -32020,
+  /** The plan's instrument roles cannot be bound to the rig's instruments. */
+  PLAN_BINDING: -32021,
   /** No session with that id. */
   UNKNOWN_SESSION: -32030,
   /** The method acts on the running session and none is running. */
@@ -46,6 +48,8 @@ export const ErrorCode = {
   INVALID_SESSION_STATE: -32033,
   /** The recording has no such stream in this session. */
   UNKNOWN_STREAM: -32034,
+  /** The session store failed (disk full, unreadable or foreign session file). */
+  STORAGE_ERROR: -32040,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -6,6 +6,7 @@
  */
 import { chmodSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { curveKeyPair, Router, type Context } from 'zeromq';
+import { DEFAULT_CONTROL, DEFAULT_DATA } from './protocol.js';
 import { isCurveKey, z85Encode } from './z85.js';
 
 /** CURVE settings of the `api.curve` config section. */
@@ -114,6 +115,12 @@ export function securityFor(endpoints: string[], curve: CurveOptions | undefined
     return undefined;
   }
   return resolveCurve(curve);
+}
+
+/** The daemon's start-up check of the `api` config section (endpoints after command-line overrides). */
+export function checkApiSecurity(api: { control?: unknown; data?: unknown; curve?: unknown }): ResolvedCurve | undefined {
+  const endpoints = [api.control ?? DEFAULT_CONTROL, api.data ?? DEFAULT_DATA].map(String);
+  return securityFor(endpoints, api.curve as CurveOptions | undefined);
 }
 
 /** Writes `<base>.key` (both keys, mode 0600) and `<base>.pub` (public key). Refuses to overwrite. */

@@ -9,6 +9,7 @@ import { DataPublisher } from './publisher.js';
 import { DEFAULT_CONTROL, DEFAULT_DATA } from './protocol.js';
 import { securityFor, ZapHandler, type CurveOptions, type ZapDecision } from './security.js';
 import type { ControlTarget } from './target.js';
+export { API_CONFIG_SCHEMA } from './config.js';
 
 /** The `api` section of the config (all optional; defaults in brackets). */
 export interface ApiOptions {
@@ -32,32 +33,6 @@ export interface ApiOptions {
   lingerMs?: number;
 }
 
-/** JSON Schema of the `api` config section (daemon/config.ts includes it). */
-export const API_CONFIG_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    control: { type: 'string', pattern: '^[a-z]+://' },
-    data: { type: 'string', pattern: '^[a-z]+://' },
-    curve: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        publicKey: { type: 'string', minLength: 40, maxLength: 40 },
-        secretKey: { type: 'string', minLength: 40, maxLength: 40 },
-        secretKeyFile: { type: 'string', minLength: 1 },
-        allow: { type: 'array', items: { type: 'string', minLength: 40, maxLength: 40 } },
-        allowFiles: { type: 'array', items: { type: 'string', minLength: 1 } },
-      },
-    },
-    maxRequestBytes: { type: 'integer', minimum: 1024, maximum: 256 * 1024 * 1024 },
-    maxReplyBytes: { type: 'integer', minimum: 1024 },
-    maxInFlight: { type: 'integer', minimum: 1, maximum: 100000 },
-    dataHighWaterMark: { type: 'integer', minimum: 1 },
-    dataQueueCapacity: { type: 'integer', minimum: 1 },
-    lingerMs: { type: 'integer', minimum: 0, maximum: 60000 },
-  },
-} as const;
 
 export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 

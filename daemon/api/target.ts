@@ -23,15 +23,15 @@ export interface DaemonStatus {
   [field: string]: unknown;
 }
 
+/** Plans and sessions carry more fields than these; they pass through to the client as JSON. */
 export interface PlanSummary {
   name: string;
   description: string;
-  [field: string]: unknown;
 }
 
 export interface PlanDescription extends PlanSummary {
   /** JSON Schema of the plan's parameters: types, `unit` keyword, defaults, ranges. */
-  params: Record<string, unknown>;
+  schema: object;
 }
 
 /** Where a session is in its life; terminal states are completed, aborted, failed. */
@@ -42,7 +42,7 @@ export interface SessionStatus {
   plan: string;
   state: SessionState;
   /** Work done and planned (points, pixels, …) when the plan knows them; feeds progress bars. */
-  progress?: { done: number; total: number };
+  progress?: { done: number; total?: number; label?: string };
   [field: string]: unknown;
 }
 
@@ -80,7 +80,8 @@ export interface ControlTarget {
   resumeSession(id?: string): Promise<SessionStatus>;
   abortSession(id?: string): Promise<SessionStatus>;
   sessionStatus(id?: string): MaybePromise<SessionStatus>;
-  listSessions(): MaybePromise<SessionStatus[]>;
+  /** Every recorded session (summaries: at least `id`). */
+  listSessions(): MaybePromise<Array<{ id: string }>>;
   /**
    * Recorded frames of one stream with fromSeq ≤ seq ≤ toSeq, in seq order,
    * from the recording (the source of truth). At most `limit` frames.

@@ -45,7 +45,7 @@ describe('control socket: every method', () => {
 
     expect(await c.plans()).toEqual([{ name: 'stream', description: expect.any(String) }]);
     const plan = await c.describePlan('stream');
-    expect(plan.params).toMatchObject({ properties: { periodNs: { unit: 'ns', default: 1000000 } } });
+    expect(plan.schema).toMatchObject({ properties: { periodNs: { unit: 'ns', default: 1000000 } } });
     expect((await rpcError(c.describePlan('nope'))).code).toBe(ErrorCode.UNKNOWN_PLAN);
   });
 
@@ -55,7 +55,7 @@ describe('control socket: every method', () => {
     expect(noRun.code).toBe(ErrorCode.NO_RUNNING_SESSION);
     const bad = await rpcError(c.start('stream', { frames: -1 }));
     expect(bad.code).toBe(ErrorCode.INVALID_PARAMS);
-    expect(bad.data).toEqual({ errors: [{ path: 'params.params.frames', message: 'must be >= 1' }] });
+    expect(bad.data).toEqual({ errors: [{ path: 'params.frames', message: 'must be >= 1' }] });
 
     const s = await c.start('stream', { frames: 1_000_000, chunk: 4 }, { sample: 'NV-7' });
     expect(s).toMatchObject({ plan: 'stream', state: 'running', meta: { sample: 'NV-7' } });
