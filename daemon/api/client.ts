@@ -224,7 +224,7 @@ export class QscopeClient {
    * `stream`). Counts sequence gaps per stream; with `backfill`, fetches the
    * missed frames from the recording and emits them marked `backfilled`.
    */
-  live(opts: { session?: string; stream?: string; backfill?: boolean } = {}): LiveData {
+  live(opts: LiveOptions = {}): LiveData {
     const live = new LiveData(this, this.data, this.opts.curve, opts, () => this.lives.delete(live));
     this.lives.add(live);
     return live;
@@ -241,6 +241,17 @@ export class QscopeClient {
 
 function curveOptions(curve: ClientCurve | undefined): Record<string, string> {
   return curve ? { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey } : {};
+}
+
+export interface LiveOptions {
+  /** Only this session (topic prefix `session/<id>/`). */
+  session?: string;
+  /** Only this stream. */
+  stream?: string;
+  /** Fetch missed frames from the recording and emit them marked `backfilled`. */
+  backfill?: boolean;
+  /** Messages the subscriber socket queues before libzmq drops (ZMQ_RCVHWM) [1000]. */
+  receiveHighWaterMark?: number;
 }
 
 export type LiveMessage =
@@ -276,10 +287,10 @@ export class LiveData {
     private readonly client: QscopeClient,
     endpoint: string,
     curve: ClientCurve | undefined,
-    private readonly opts: { session?: string; stream?: string; backfill?: boolean },
+    private readonly opts: LiveOptions,
     private readonly onClose: () => void,
   ) {
-    this.socket = new Subscriber({ linger: 0, ...curveOptions(curve) });
+    this.socket = new Subscriber({ linger: 0, receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, ...curveOptions(curve) });
     this.socket.connect(endpoint);
     const prefix = opts.session ? `session/${opts.session}/${opts.stream ?? ''}` : 'session/';
     this.socket.subscribe(prefix);

@@ -16,13 +16,20 @@ function codeError(code: string, message: string, data?: unknown): Error {
   return Object.assign(new Error(message), { code, data });
 }
 
-/** A mock scanner: `moveTo` (mutating, range-checked) and `where` (read-only). */
+/** A mock scanner: `moveTo` (mutating, range-checked), `where` and `read` (read-only; `read` returns a measurement). */
 export class MemoryStage extends Driver {
   readonly kind = 'scanner';
   readonly impl = 'memory';
   position = { x: 0, y: 0 };
   moves = 0;
+  reads = 0;
+  override readonly channels = [{ name: 'signal', dtype: 'f64' as const, unit: 'counts', access: 'stream' as const }];
   override readonly commands = {
+    read: {
+      description: 'Reads n values of the signal channel.',
+      mutating: false,
+      params: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer', minimum: 1, default: 64 } } },
+    },
     moveTo: {
       description: 'Moves to (x, y) in µm.',
       mutating: true,
@@ -46,6 +53,10 @@ export class MemoryStage extends Driver {
     this.position = { x: p.x, y: p.y };
     this.moves++;
     return this.position;
+  }
+  async command_read(p: { n?: number }): Promise<{ payload: Float64Array }> {
+    const payload = new Float64Array(p.n ?? 64).fill(++this.reads);
+    return { payload };
   }
   async command_where(): Promise<{ x: number; y: number }> {
     return this.position;
