@@ -11,6 +11,7 @@
  * Units: `unit` annotates numbers (it is an annotation only).
  */
 
+import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
 import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
@@ -94,6 +95,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   scene: SCENE_SCHEMA,
   demo: DEMO_SCHEMA,
   // ---- sections of other owners: sessions, api, ... ----
+  sessions: SESSIONS_SCHEMA,
   api: API_CONFIG_SCHEMA,
 };
 

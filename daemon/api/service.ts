@@ -13,7 +13,12 @@ export class ApiService implements Service {
   server: ApiServer | undefined;
 
   async start(ctx: ServiceContext): Promise<void> {
-    const engine = (ctx.services.get('engine') as { engine?: Engine } | undefined)?.engine;
+    let engine: Engine | undefined;
+    try {
+      engine = (ctx.services.get('engine') as { engine?: Engine } | undefined)?.engine;
+    } catch {
+      // the engine service exists but did not start
+    }
     if (!engine) throw new Error("api: no engine to expose (the 'engine' service must start before 'api')");
     const log = ctx.log;
     this.server = new ApiServer(engineTarget(engine, ctx.version), (ctx.config.api ?? {}) as ApiOptions, (level, msg, extra) =>

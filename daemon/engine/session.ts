@@ -240,7 +240,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       const drv = this.d.drivers.get(id)!;
       this.stateSubs.push(
         drv.state$.subscribe((s) => {
-          if (!w.failure && !this.isFinal()) w.event(this.tNs(), 'state', id, { state: s, ...(s === 'fault' && drv.lastFault ? { code: drv.lastFault.code, message: drv.lastFault.message } : {}) });
+          if (!this.isFinal()) w.event(this.tNs(), 'state', id, { state: s, ...(s === 'fault' && drv.lastFault ? { code: drv.lastFault.code, message: drv.lastFault.message } : {}) });
         }),
       );
     }
@@ -282,9 +282,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.reason = reason;
     this.endedAt = new Date();
     try {
-      if (!w.failure) w.event(this.durationNs, 'end', 'engine', { status, reason });
-      if (w.failure) w.finishAfterFailure(reason, this.durationNs);
-      else w.finish({ status, reason, durationNs: this.durationNs }, this.endedAt);
+      w.event(this.durationNs, 'end', 'engine', { status, reason });
+      w.finish({ status, reason, durationNs: this.durationNs }, this.endedAt);
     } catch (err) {
       this.state = 'failed';
       this.reason = `${reason}; recording could not be closed: ${describeError(err)}`;
@@ -410,7 +409,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     }
     const seq = this.seqs.get(stream) ?? 0;
     this.seqs.set(stream, seq + 1);
-    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], m.fields ?? {});
+    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], opts.fields ? { ...m.fields, ...opts.fields } : (m.fields ?? {}));
   }
 
   private emitFrame(f: Frame): void {
@@ -494,7 +493,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
         await Promise.race([drv.safeState(), timeout]);
         this.d.writer.event(this.tNs(), 'safe', id);
       } catch (err) {
-        if (!this.d.writer.failure) this.d.writer.event(this.tNs(), 'fault', id, { message: `safe state: ${describeError(err)}` });
+        this.d.writer.event(this.tNs(), 'fault', id, { message: `safe state: ${describeError(err)}` });
       } finally {
         ac.abort();
       }

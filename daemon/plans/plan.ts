@@ -51,6 +51,12 @@ export interface AcquireOptions {
    * of access `stream`.
    */
   channel?: string;
+  /**
+   * Header fields the plan adds to every frame of this acquisition (pixel
+   * index, grid point, pulse index): pipelines, exporters and subscribers read
+   * them from the header.
+   */
+  fields?: Record<string, unknown>;
 }
 
 /** What a plan can do. Each method is one engine step. */

@@ -145,17 +145,28 @@ export class SessionWriter {
 
   /** Writes everything queued now, in batches (synchronous). */
   flushAll(): void {
-    while (this.queued > 0 && !this.fatal) this.flushBatch();
+    while (this.queued > 0) {
+      const before = this.queued;
+      this.flushBatch();
+      if (this.queued === before) throw this.fatal ?? new Error(`${this.path}: flush made no progress`);
+    }
   }
 
   /** Flushes, stores how the session ended, checkpoints, closes, releases the writer lock. */
   finish(end: SessionEnd, endedAt: Date = new Date()): void {
     if (this.closed) return;
     try {
-      this.flushAll();
+      let lost: Error | undefined;
+      try {
+        this.flushAll();
+      } catch (err) {
+        lost = err as Error;
+      }
+      const status = lost ? 'failed' : end.status;
+      const reason = lost ? `${end.reason ?? end.status}; ${this.queued} queued items not written: ${lost.message}` : end.reason;
       this.db
         .prepare('UPDATE session SET status = ?, reason = ?, ended_at = ?, duration_ns = ?')
-        .run(end.status, end.reason ?? null, endedAt.toISOString(), Math.round(end.durationNs));
+        .run(status, reason ?? null, endedAt.toISOString(), Math.round(end.durationNs));
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.closed = true;
@@ -166,8 +177,9 @@ export class SessionWriter {
   }
 
   private checkOpen(): void {
+    // After a fatal disk-space report, appends still queue: the engine is ending the
+    // session and its tail is small and bounded; finish() writes it.
     if (this.closed) throw new Error(`${this.path}: session recording is closed`);
-    if (this.fatal) throw this.fatal;
   }
 
   private aboveLowWater(): boolean {
@@ -253,16 +265,5 @@ export class SessionWriter {
   /** Set once recording cannot continue. */
   get failure(): Error | undefined {
     return this.fatal;
-  }
-
-  /** After a fatal error: store what is queued if possible, then end the session as failed. */
-  finishAfterFailure(reason: string, durationNs: number): void {
-    const fatal = this.fatal;
-    this.fatal = undefined; // let the final flush try; a disk-space stop still has room for the tail
-    try {
-      this.finish({ status: 'failed', reason, durationNs });
-    } catch {
-      this.fatal = fatal;
-    }
   }
 }
