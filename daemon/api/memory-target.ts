@@ -94,7 +94,7 @@ export class MemoryTarget implements ControlTarget {
   readonly sessionEvents$ = new Subject<SessionStatus>();
   private readonly sessions = new Map<string, MemorySession>();
   private running: MemorySession | undefined;
-  private readonly validatePlan = createAjv().compile(STREAM_PLAN.schema);
+  private readonly validatePlan = createAjv({ coerceTypes: true }).compile(STREAM_PLAN.schema);
   private counter = 0;
 
   async connect(): Promise<void> {
@@ -102,7 +102,8 @@ export class MemoryTarget implements ControlTarget {
   }
 
   status(): DaemonStatus {
-    return { version: '0.1.0', running: this.running?.status.id ?? null, instruments: [{ id: this.stage.id, state: this.stage.state }] };
+    const { id, kind, impl, state } = this.stage;
+    return { version: '0.1.0', running: this.running?.status.id ?? null, instruments: [{ id, kind, impl, state }] };
   }
   listInstruments(): DriverDescription[] {
     return [this.stage.describe()];

@@ -9,9 +9,10 @@ export interface FieldError {
   message: string;
 }
 
-export function createAjv(): Ajv {
+/** `coerceTypes` for plan params given as `--param k=v` strings (as the engine's plans do); the wire API itself does not coerce. */
+export function createAjv(opts: { coerceTypes?: boolean } = {}): Ajv {
   // strict:false so plan and command schemas may carry annotation keywords such as `unit`.
-  return new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  return new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: opts.coerceTypes ?? false });
 }
 
 /** ajv errors → `{path, message}`, path rooted at `root` (e.g. `params`). */
