@@ -76,6 +76,7 @@ const STREAM_PLAN: PlanDescription & { roles: object; schema: Record<string, unk
       values: { type: 'integer', minimum: 1, maximum: 1 << 20, default: 64, description: 'f64 values per frame' },
       chunk: { type: 'integer', minimum: 1, default: 16, description: 'frames emitted per macrotask' },
       periodNs: { type: 'integer', minimum: 0, default: 1000000, unit: 'ns' },
+      rateHz: { type: 'number', minimum: 0, default: 0, unit: 'Hz', description: 'frames per second per stream in wall time (0: as fast as possible)' },
     },
   },
 };
@@ -137,7 +138,7 @@ export class MemoryTarget implements ControlTarget {
       throw codeError('INVALID_PARAMS', `invalid plan params: ${describeErrors(errors)}`, { errors });
     }
     const id = `m${String(++this.counter).padStart(6, '0')}`;
-    const cfg = p as { frames: number; streams: number; values: number; chunk: number; periodNs: number };
+    const cfg = p as { frames: number; streams: number; values: number; chunk: number; periodNs: number; rateHz: number };
     const s: MemorySession = {
       status: { id, plan, state: 'running', params: p, meta: meta ?? {}, progress: { done: 0, total: cfg.frames * cfg.streams } },
       recording: new Map(),
@@ -161,8 +162,9 @@ export class MemoryTarget implements ControlTarget {
     return this.session(id).recording.get(stream) ?? [];
   }
 
-  private async run(s: MemorySession, cfg: { frames: number; streams: number; values: number; chunk: number; periodNs: number }): Promise<SessionStatus> {
+  private async run(s: MemorySession, cfg: { frames: number; streams: number; values: number; chunk: number; periodNs: number; rateHz: number }): Promise<SessionStatus> {
     let emitted = 0;
+    const t0 = performance.now();
     for (let seq = 0; seq < cfg.frames && !s.abort; seq++) {
       for (let k = 0; k < cfg.streams; k++) {
         const payload = new Float64Array(cfg.values);
@@ -178,7 +180,8 @@ export class MemoryTarget implements ControlTarget {
       s.status.progress = { done: emitted, total: cfg.frames * cfg.streams };
       if ((seq + 1) % cfg.chunk === 0) {
         this.emitStatus(s);
-        await new Promise((res) => setImmediate(res));
+        const ahead = cfg.rateHz > 0 ? t0 + ((seq + 1) / cfg.rateHz) * 1000 - performance.now() : 0;
+        await new Promise((res) => (ahead >= 1 ? setTimeout(res, ahead) : setImmediate(res)));
         while (s.paused && !s.abort) await s.paused.promise;
       }
     }
