@@ -271,6 +271,9 @@ export interface StreamStats {
   lastSeq: number;
 }
 
+/** How often a backfill asks again for frames the recording has not committed yet. */
+const BACKFILL_ATTEMPTS = 5;
+
 /** One live subscription on the data socket. */
 export class LiveData {
   private readonly subject = new Subject<LiveMessage>();
@@ -361,13 +364,25 @@ export class LiveData {
     if (seq > s.lastSeq) s.lastSeq = seq;
   }
 
-  private backfill(session: string, stream: string, [from, to]: [number, number], s: StreamStats): void {
+  /**
+   * Fetches a gap from the recording. The recording trails live data by the store's commit interval, so
+   * a part not yet committed is asked for again (up to BACKFILL_ATTEMPTS times, backing off).
+   */
+  private backfill(session: string, stream: string, [from, to]: [number, number], s: StreamStats, attempt = 1): void {
     const job = this.client
       .frames(session, stream, from, to)
-      .then((frames) => {
+      .then(async (frames) => {
+        let next = from;
         for (const f of frames) {
+          if (f.header.seq < next || f.header.seq > to) continue;
+          next = f.header.seq + 1;
           s.backfilled++;
           this.subject.next({ kind: 'frame', session, stream, header: f.header, payload: f.payload, backfilled: true });
+        }
+        if (next <= to && !this.socket.closed) {
+          if (attempt >= BACKFILL_ATTEMPTS) throw new Error(`${session}/${stream}: seq ${next}..${to} not in the recording after ${attempt} attempts`);
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+          this.backfill(session, stream, [next, to], s, attempt + 1);
         }
       })
       .catch((err: Error) => {

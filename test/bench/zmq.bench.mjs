@@ -16,15 +16,19 @@ const q = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Ma
 const ms = (x) => Math.round(x * 1000) / 1000;
 const tick = () => new Promise((r) => setImmediate(r));
 
-async function rtt(socket, body, n, warm) {
-  const out = [];
+// Round trips on two sockets, interleaved request by request, so both see the same machine load.
+async function rttPair(a, b, body, n, warm) {
+  const out = [[], []];
   for (let i = 0; i < n + warm; i++) {
-    const t = process.hrtime.bigint();
-    await socket.send(body);
-    await socket.receive();
-    if (i >= warm) out.push(Number(process.hrtime.bigint() - t) / 1e6);
+    for (const [k, socket] of [a, b].entries()) {
+      const t = process.hrtime.bigint();
+      await socket.send(body);
+      await socket.receive();
+      if (i >= warm) out[k].push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
   }
-  return { p50: ms(q(out, 0.5)), p99: ms(q(out, 0.99)), n };
+  const stats = (xs) => ({ p50: ms(q(xs, 0.5)), p90: ms(q(xs, 0.9)), p99: ms(q(xs, 0.99)), n });
+  return [stats(out[0]), stats(out[1])];
 }
 
 async function bareEcho() {
@@ -50,8 +54,7 @@ async function controlCases() {
   bare.connect(echo.lastEndpoint);
   const body = JSON.stringify({ id: 1, method: 'daemon.status' });
   const N = 3000;
-  const idle = await rtt(dealer, body, N, 300);
-  const idleBare = await rtt(bare, body, N, 300);
+  const [idle, idleBare] = await rttPair(dealer, bare, body, N, 300);
   console.log(JSON.stringify({ case: 'control RTT idle', api: idle, bareEcho: idleBare, ratioP50: ms(idle.p50 / idleBare.p50) }));
 
   // During an acquisition: 1 KiB f64 frames paced at 5000 frames/s (bursts of 10), published to one
@@ -63,8 +66,7 @@ async function controlCases() {
   await tick();
   const f0 = target.sessionStatus(s.id).progress.done;
   const t0 = performance.now();
-  const busy = await rtt(dealer, body, N, 300);
-  const busyBare = await rtt(bare, body, N, 300);
+  const [busy, busyBare] = await rttPair(dealer, bare, body, N, 300);
   const framesPerS = (target.sessionStatus(s.id).progress.done - f0) / ((performance.now() - t0) / 1000);
   await target.abortSession(s.id);
   const [received] = await subs.stop();
