@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**', 'dist/**'],
+    // Rebuilds dist/ (tsc) when a source is newer: CLI and package-import tests run the built code.
+    globalSetup: ['test/global-setup.ts'],
     // Native addon and worker-thread suites are safest in forks.
     pool: 'forks',
     testTimeout: 60_000,

@@ -6,6 +6,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   qscope::InitFft(env, exports);
   qscope::InitSvd(env, exports);
   qscope::InitSvt(env, exports);
+  qscope::InitSampling(env, exports);
   return exports;
 }
 

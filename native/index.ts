@@ -32,9 +32,31 @@ function loadAddon(): NativeAddon {
 // The raw addon surface; each kernel family adds its native functions here.
 interface NativeAddon {
   // ---- masks (native/masks.cc) ----
+  randomMask(shape: readonly number[], fraction: number, seed: number): Uint8Array;
+  poissonDiscMask(shape: readonly number[], minDistance: number, seed: number): Uint8Array;
+  variableDensityMask(shape: readonly number[], fraction: number, centre: readonly number[], decay: number, seed: number): Uint8Array;
   // ---- fft (native/fft.cc) ----
+  /** Complex transform along `axes` (sorted, non-negative) from (re, im) into (outRe, outIm); may alias. */
+  fftC2C(re: FloatArray, im: FloatArray, outRe: FloatArray, outIm: FloatArray, shape: number[], axes: number[], inverse: boolean): void;
+  fftC2CAsync(re: FloatArray, im: FloatArray, outRe: FloatArray, outIm: FloatArray, shape: number[], axes: number[], inverse: boolean): Promise<void>;
+  /** Real-to-half-complex: the last of `axes` is halved to n/2+1 in (outRe, outIm). */
+  fftR2C(x: FloatArray, outRe: FloatArray, outIm: FloatArray, shape: number[], axes: number[]): void;
+  fftR2CAsync(x: FloatArray, outRe: FloatArray, outIm: FloatArray, shape: number[], axes: number[]): Promise<void>;
+  /** Half-complex-to-real inverse; `shape` is the real (output) shape. */
+  fftC2R(re: FloatArray, im: FloatArray, out: FloatArray, shape: number[], axes: number[]): void;
+  fftC2RAsync(re: FloatArray, im: FloatArray, out: FloatArray, shape: number[], axes: number[]): Promise<void>;
+  /** Plan-cache counters and the instruction set in use ('avx2' or 'generic'). */
+  fftPlanCacheStats(): FftPlanCacheStats;
   // ---- svd (native/svd.cc) ----
-  // ---- svt + adaptive sampling (native/svt.cc, native/masks.cc) ----
+  /** Args after validation in svd(); k = 0 means thin. Returns u/vt only when computeUV. */
+  svd(a: Float64Array, m: number, n: number, k: number, computeUV: boolean, oversample: number, power: number, seed: number): RawSvd;
+  svdAsync(a: Float64Array, m: number, n: number, k: number, computeUV: boolean, oversample: number, power: number, seed: number): Promise<RawSvd>;
+  // ---- svt + adaptive sampling (native/svt.cc, native/sampling.cc) ----
+  /** Queues one completion on the thread pool; cancel() is polled between iterations. */
+  svtStart(observed: Float64Array, mask: Uint8Array, m: number, n: number, method: number, tau: number, delta: number,
+    tol: number, maxIter: number, rank: number, center: boolean, init: Float64Array | null): { promise: Promise<RawSvt>; cancel(): void };
+  nextSamples(mask: Uint8Array, recon: Float64Array | null, m: number, n: number, k: number, strategy: number,
+    uncertainty: Float64Array | null, minDistance: number, seed: number, rank: number): Uint32Array;
   [name: string]: unknown;
 }
 
@@ -55,14 +77,688 @@ export function checkShape(shape: readonly number[], name = 'shape'): number {
 
 // ============================ masks ============================
 // (owner: foundation issue)
+//
+// Sampling masks over an n-D grid: a Uint8Array in C order, 1 = sample.
+// Deterministic for a seed on every platform (integer xoshiro256** in
+// native/rng.h, integer draws, portable arithmetic). Synchronous: a 1024x1024
+// mask takes milliseconds.
+
+/** Largest grid a mask may cover (points). */
+export const MAX_MASK_POINTS = 2 ** 31 - 1;
+
+function checkMaskShape(shape: readonly number[]): number {
+  const n = checkShape(shape);
+  if (shape.length > 32) throw new RangeError('shape: at most 32 dimensions');
+  if (n > MAX_MASK_POINTS) throw new RangeError(`shape: ${n} points is more than 2^31-1`);
+  return n;
+}
+
+function checkSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`seed: must be a non-negative safe integer, got ${String(seed)}`);
+  }
+}
+
+/** round(fraction·n), checked: fraction in (0, 1] and at least one sample. */
+function checkFraction(fraction: number, n: number): number {
+  if (typeof fraction !== 'number' || !(fraction > 0) || fraction > 1) throw new RangeError(`fraction: must be in (0, 1], got ${String(fraction)}`);
+  const k = Math.floor(fraction * n + 0.5);
+  if (k < 1) throw new RangeError(`fraction: ${fraction} of ${n} points rounds to 0 samples`);
+  return k;
+}
+
+/** Number of samples a mask of `fraction` over `shape` holds: round(fraction·N). */
+export function maskSampleCount(shape: readonly number[], fraction: number): number {
+  return checkFraction(fraction, checkMaskShape(shape));
+}
+
+/**
+ * Uniform random mask with exactly round(fraction·N) samples (N = product of
+ * `shape`), drawn by a partial Fisher–Yates shuffle.
+ * @param shape grid size per axis, positive integers, C order
+ * @param fraction share of points sampled, in (0, 1]
+ * @param seed non-negative safe integer; the same seed gives the same mask everywhere
+ */
+export function randomMask(shape: readonly number[], fraction: number, seed: number): Uint8Array {
+  checkFraction(fraction, checkMaskShape(shape));
+  checkSeed(seed);
+  return addon.randomMask(shape, fraction, seed);
+}
+
+/**
+ * Poisson-disc (blue-noise) mask: every two samples are at least
+ * `minDistance` grid cells apart (Euclidean), and the set is maximal: every
+ * other cell lies closer than `minDistance` to a sample. Built by visiting the
+ * cells in a seeded random order and keeping each one that is far enough from
+ * those kept (random sequential addition to saturation), so the sample count
+ * follows from `minDistance` (about N / (1.44·minDistance²) in 2-D, the
+ * saturation density of random sequential addition).
+ * @param minDistance minimum distance between samples in grid cells, > 0 (≤ 1 samples every cell)
+ */
+export function poissonDiscMask(shape: readonly number[], minDistance: number, seed: number): Uint8Array {
+  checkMaskShape(shape);
+  if (typeof minDistance !== 'number' || !Number.isFinite(minDistance) || minDistance <= 0) {
+    throw new RangeError(`minDistance: must be a finite number > 0, got ${String(minDistance)}`);
+  }
+  checkSeed(seed);
+  return addon.poissonDiscMask(shape, minDistance, seed);
+}
+
+export interface VariableDensityOptions {
+  /** Centre of the density peak in grid coordinates (fractional allowed); default the grid's middle, (n−1)/2 per axis. */
+  centre?: readonly number[];
+  /** Falloff length in grid cells: weight exp(−r/decay) at distance r from the centre; > 0. */
+  decay: number;
+}
+
+/**
+ * Variable-density mask, as used for Fourier-domain compressed sensing (dense
+ * near the centre of k-space, or near t = 0 of a decaying time-domain signal
+ * with `centre: [0, 0]`): exactly round(fraction·N) samples, drawn one after
+ * another without replacement, each with probability proportional to
+ * exp(−r/decay) among the cells not yet taken (weights quantised to 2⁻³²,
+ * plus one quantum so every cell stays reachable).
+ */
+export function variableDensityMask(shape: readonly number[], fraction: number, options: VariableDensityOptions, seed: number): Uint8Array {
+  checkFraction(fraction, checkMaskShape(shape));
+  if (typeof options !== 'object' || options === null) throw new RangeError('options: must be an object {centre?, decay}');
+  const { decay } = options;
+  if (typeof decay !== 'number' || !Number.isFinite(decay) || decay <= 0) throw new RangeError(`decay: must be a finite number > 0, got ${String(decay)}`);
+  const centre = options.centre ?? shape.map((d) => (d - 1) / 2);
+  if (!Array.isArray(centre) || centre.length !== shape.length) {
+    throw new RangeError(`centre: must have ${shape.length} coordinates (one per axis), got ${Array.isArray(centre) ? centre.length : String(centre)}`);
+  }
+  centre.forEach((c, i) => {
+    if (typeof c !== 'number' || !Number.isFinite(c)) throw new RangeError(`centre[${i}]: must be a finite number, got ${String(c)}`);
+  });
+  checkSeed(seed);
+  return addon.variableDensityMask(shape, fraction, centre, decay, seed);
+}
 
 // ============================ fft ==============================
-// (owner: FFT issue)
+// (owner: FFT issue) Kernels in native/fft.cc; decisions in docs/decisions/0300-fft-kernels.md.
+//
+// Conventions: DFT X[k] = sum_j x[j] exp(-2*pi*i*j*k/n) along each transformed
+// axis. Forward transforms are unnormalised; inverse transforms are scaled by
+// 1/n per axis (so inverse(forward(x)) = x). Units: if the sample spacing
+// along an axis is d, output index k is frequency k/(n*d) for k < n/2 and
+// (k-n)/(n*d) above (use fftshift to centre zero frequency). Complex data is
+// split: two same-typed arrays `re` and `im` of the same C-ordered shape.
+// Float32 in gives Float32 out, Float64 in gives Float64 out. Lengths of any
+// size are O(n log n): mixed radix 2/3/4/5 + small primes, Bluestein otherwise.
+
+/** The element types the FFT kernels take. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** A split complex array: real and imaginary parts of one C-ordered shape. */
+export interface ComplexArray<A extends FloatArray = FloatArray> {
+  re: A;
+  im: A;
+}
+
+/** Options of `fft` / `fftAsync`. */
+export interface FftOptions {
+  /** Axes to transform (negative counts from the end); default: all axes. `[-2, -1]` on a [z, y, x] stack is a batched 2D transform. */
+  axes?: readonly number[];
+  /** Inverse transform, scaled by 1/n over the transformed axes. Default false. */
+  inverse?: boolean;
+  /** Write the result into `re`/`im` and return them (no output allocation). Default false: inputs are never modified. */
+  inPlace?: boolean;
+}
+
+/** Options of `rfft` / `irfft` (and their Async forms). */
+export interface RfftOptions {
+  /** Axes to transform; the last of them is the halved one (n -> floor(n/2)+1). Default: all axes. */
+  axes?: readonly number[];
+}
+
+/** Plan-cache counters (diagnostics): cached plans, lookups served from the cache, plans built. */
+export interface FftPlanCacheStats {
+  plans: number;
+  hits: number;
+  misses: number;
+  /** Kernel build in use: 'avx2' (AVX2+FMA) or 'generic'. */
+  isa: string;
+}
+
+const FFT_OPTIONS = new Set(['axes', 'inverse', 'inPlace']);
+const RFFT_OPTIONS = new Set(['axes']);
+
+function checkFloatArray(a: unknown, name: string): asserts a is FloatArray {
+  if (!(a instanceof Float32Array) && !(a instanceof Float64Array)) {
+    throw new TypeError(`${name}: must be a Float32Array or Float64Array, got ${describe(a)}`);
+  }
+}
+
+function describe(a: unknown): string {
+  if (a === null) return 'null';
+  if (typeof a === 'object') return (a as object).constructor?.name ?? 'object';
+  return typeof a;
+}
+
+function checkSameType(a: FloatArray, b: unknown, nameA: string, nameB: string): void {
+  checkFloatArray(b, nameB);
+  if (a.constructor !== b.constructor) throw new TypeError(`${nameB}: must be a ${a.constructor.name} like ${nameA}, got ${b.constructor.name}`);
+}
+
+function checkLength(a: FloatArray, expected: number, name: string, shape: readonly number[]): void {
+  if (a.length !== expected) {
+    throw new RangeError(`${name}: length ${a.length} does not match shape [${shape.join(', ')}] (${expected} elements)`);
+  }
+}
+
+function checkOptions(options: object | undefined, allowed: Set<string>): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') throw new TypeError(`options: must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key)) throw new TypeError(`options.${key}: unknown option (allowed: ${[...allowed].join(', ')})`);
+  }
+}
+
+/** Sorted, unique, non-negative axes; default all. */
+function normaliseAxes(axes: readonly number[] | undefined, ndim: number): number[] {
+  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (!Array.isArray(axes)) throw new TypeError('options.axes: must be an array of integers');
+  if (axes.length === 0) throw new RangeError('options.axes: must not be empty');
+  const out = axes.map((a, i) => {
+    if (typeof a !== 'number' || !Number.isInteger(a) || a < -ndim || a >= ndim) {
+      throw new RangeError(`options.axes[${i}]: must be an integer in [${-ndim}, ${ndim}), got ${String(a)}`);
+    }
+    return a < 0 ? a + ndim : a;
+  });
+  const sorted = [...out].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] === sorted[i - 1]) throw new RangeError(`options.axes: axis ${sorted[i]} given twice`);
+  }
+  return sorted;
+}
+
+function alloc<A extends FloatArray>(like: A, length: number): A {
+  return (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as A;
+}
+
+function halvedShape(shape: readonly number[], axes: readonly number[]): number[] {
+  const s = [...shape];
+  const last = axes[axes.length - 1];
+  s[last] = Math.floor(s[last] / 2) + 1;
+  return s;
+}
+
+function prepareFft<A extends FloatArray>(re: A, im: A, shape: readonly number[], options: FftOptions | undefined) {
+  checkFloatArray(re, 're');
+  checkSameType(re, im, 're', 'im');
+  const n = checkShape(shape);
+  checkLength(re, n, 're', shape);
+  checkLength(im, n, 'im', shape);
+  checkOptions(options, FFT_OPTIONS);
+  const axes = normaliseAxes(options?.axes, shape.length);
+  if (options?.inverse !== undefined && typeof options.inverse !== 'boolean') throw new TypeError('options.inverse: must be a boolean');
+  if (options?.inPlace !== undefined && typeof options.inPlace !== 'boolean') throw new TypeError('options.inPlace: must be a boolean');
+  const out: ComplexArray<A> = options?.inPlace ? { re, im } : { re: alloc(re, n), im: alloc(re, n) };
+  return { axes, out, inverse: options?.inverse ?? false };
+}
+
+function prepareRfft<A extends FloatArray>(x: A, shape: readonly number[], options: RfftOptions | undefined) {
+  checkFloatArray(x, 'x');
+  const n = checkShape(shape);
+  checkLength(x, n, 'x', shape);
+  checkOptions(options, RFFT_OPTIONS);
+  const axes = normaliseAxes(options?.axes, shape.length);
+  const h = checkShape(halvedShape(shape, axes));
+  return { axes, out: { re: alloc(x, h), im: alloc(x, h) } as ComplexArray<A> };
+}
+
+function prepareIrfft<A extends FloatArray>(re: A, im: A, shape: readonly number[], options: RfftOptions | undefined) {
+  checkFloatArray(re, 're');
+  checkSameType(re, im, 're', 'im');
+  const n = checkShape(shape);
+  checkOptions(options, RFFT_OPTIONS);
+  const axes = normaliseAxes(options?.axes, shape.length);
+  const hs = halvedShape(shape, axes);
+  const h = checkShape(hs);
+  checkLength(re, h, 're', hs);
+  checkLength(im, h, 'im', hs);
+  return { axes, out: alloc(re, n) };
+}
+
+/**
+ * Complex FFT of a C-ordered array along `options.axes` (default all).
+ * Forward: X[k] = sum_j x[j] e^{-2 pi i jk/n}, unnormalised; `inverse: true`
+ * uses e^{+2 pi i jk/n} and scales by 1/n per transformed axis.
+ * @param re real part, shape `shape` (Float32Array or Float64Array)
+ * @param im imaginary part, same type and length as `re`
+ * @returns new arrays of the same type and shape (or `re`/`im` with `inPlace`)
+ * @throws TypeError wrong array type or option; RangeError length/shape/axes mismatch
+ */
+export function fft<A extends FloatArray>(re: A, im: A, shape: readonly number[], options?: FftOptions): ComplexArray<A> {
+  const { axes, out, inverse } = prepareFft(re, im, shape, options);
+  addon.fftC2C(re, im, out.re, out.im, [...shape], axes, inverse);
+  return out;
+}
+
+/** `fft` computed on the libuv thread pool; do not touch (or transfer) the arrays until it settles. */
+export async function fftAsync<A extends FloatArray>(re: A, im: A, shape: readonly number[], options?: FftOptions): Promise<ComplexArray<A>> {
+  const { axes, out, inverse } = prepareFft(re, im, shape, options);
+  await addon.fftC2CAsync(re, im, out.re, out.im, [...shape], axes, inverse);
+  return out;
+}
+
+/**
+ * Forward FFT of real data along `options.axes` (default all). The last
+ * transformed axis is halved to floor(n/2)+1 (non-negative frequencies; the
+ * rest follow from X[n-k] = conj X[k]); unnormalised.
+ * @param x real input of shape `shape`
+ * @returns `{re, im}` of the halved shape, same element type as `x`
+ */
+export function rfft<A extends FloatArray>(x: A, shape: readonly number[], options?: RfftOptions): ComplexArray<A> {
+  const { axes, out } = prepareRfft(x, shape, options);
+  addon.fftR2C(x, out.re, out.im, [...shape], axes);
+  return out;
+}
+
+/** `rfft` computed on the libuv thread pool. */
+export async function rfftAsync<A extends FloatArray>(x: A, shape: readonly number[], options?: RfftOptions): Promise<ComplexArray<A>> {
+  const { axes, out } = prepareRfft(x, shape, options);
+  await addon.fftR2CAsync(x, out.re, out.im, [...shape], axes);
+  return out;
+}
+
+/**
+ * Inverse of `rfft`: half spectrum in, real array out, scaled by 1/n per
+ * transformed axis. The imaginary parts of the zero (and, for even n, Nyquist)
+ * terms of the halved axis are ignored.
+ * @param re, im half spectrum: `shape` with its last transformed axis halved to floor(n/2)+1
+ * @param shape the REAL output shape (it tells an even n from an odd one)
+ */
+export function irfft<A extends FloatArray>(re: A, im: A, shape: readonly number[], options?: RfftOptions): A {
+  const { axes, out } = prepareIrfft(re, im, shape, options);
+  addon.fftC2R(re, im, out, [...shape], axes);
+  return out;
+}
+
+/** `irfft` computed on the libuv thread pool. */
+export async function irfftAsync<A extends FloatArray>(re: A, im: A, shape: readonly number[], options?: RfftOptions): Promise<A> {
+  const { axes, out } = prepareIrfft(re, im, shape, options);
+  await addon.fftC2RAsync(re, im, out, [...shape], axes);
+  return out;
+}
+
+/** Typed arrays `fftshift`/`ifftshift` accept (any numeric element type). */
+export type NumericArray =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray
+  | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+function roll<A extends NumericArray>(x: A, shape: readonly number[], axes: readonly number[] | undefined, inverse: boolean): A {
+  const total = checkShape(shape);
+  if (!ArrayBuffer.isView(x) || x instanceof DataView || (x as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT === undefined) {
+    throw new TypeError(`x: must be a numeric typed array, got ${describe(x)}`);
+  }
+  if (x.length !== total) throw new RangeError(`x: length ${x.length} does not match shape [${shape.join(', ')}] (${total} elements)`);
+  const ax = normaliseAxes(axes, shape.length);
+  // shift per axis: output index (i + shift) mod n takes input index i
+  const shift = shape.map((n, d) => (ax.includes(d) ? (inverse ? n - Math.floor(n / 2) : Math.floor(n / 2)) % n : 0));
+  const out = new (x.constructor as new (n: number) => A)(total);
+  const nd = shape.length;
+  const last = shape[nd - 1];
+  const sl = shift[nd - 1];
+  const strides = new Array<number>(nd).fill(1);
+  for (let d = nd - 2; d >= 0; d--) strides[d] = strides[d + 1] * shape[d + 1];
+  const rows = total / last;
+  const idx = new Array<number>(nd).fill(0); // row index over the leading axes
+  for (let r = 0; r < rows; r++) {
+    let dst = 0;
+    for (let d = 0; d < nd - 1; d++) dst += ((idx[d] + shift[d]) % shape[d]) * strides[d];
+    const src = r * last;
+    // last axis: two contiguous segments
+    out.set(x.subarray(src, src + last - sl), dst + sl);
+    out.set(x.subarray(src + last - sl, src + last), dst);
+    for (let d = nd - 2; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Moves the zero-frequency term to the centre of `axes` (default all): a
+ * cyclic shift by floor(n/2) along each axis, as numpy.fft.fftshift. Returns a
+ * new array of the same type; `x` is not modified.
+ */
+export function fftshift<A extends NumericArray>(x: A, shape: readonly number[], axes?: readonly number[]): A {
+  return roll(x, shape, axes, false);
+}
+
+/** Undoes `fftshift` (shift by -floor(n/2)); differs from it for odd lengths. */
+export function ifftshift<A extends NumericArray>(x: A, shape: readonly number[], axes?: readonly number[]): A {
+  return roll(x, shape, axes, true);
+}
+
+/** Plan-cache counters: plans are built once per (length, precision, real/complex) and shared by all threads. */
+export function fftPlanCacheStats(): FftPlanCacheStats {
+  return addon.fftPlanCacheStats();
+}
 
 // ============================ svd ==============================
 // (owner: SVD/SVT issue)
 
+/** Thin SVD a = u·diag(s)·vt of an m×n matrix; k = min(m, n), or options.k when truncated. */
+export interface SvdResult {
+  /** m×k left singular vectors, row-major (column c is the c-th vector). */
+  u: Float64Array;
+  /** k singular values, descending, non-negative. */
+  s: Float64Array;
+  /** k×n right singular vectors transposed, row-major (row c is the c-th vector). */
+  vt: Float64Array;
+}
+
+/** Singular values only (options.computeUV = false). */
+export interface SingularValues {
+  s: Float64Array;
+}
+
+export interface SvdOptions {
+  /**
+   * Rank of a truncated SVD (1 ≤ k ≤ min(m, n)), computed by a randomized range finder
+   * (Halko–Martinsson–Tropp) with power iterations; accurate when the spectrum decays past k.
+   * When k + oversample ≥ min(m, n) / 2 the exact SVD is computed and truncated instead.
+   * Omitted: the full thin SVD.
+   */
+  k?: number;
+  /** false: singular values only (one bidiagonalisation + O(n²), ~4× faster). Default true. */
+  computeUV?: boolean;
+  /** Truncated SVD: extra test vectors beyond k. Default 10. */
+  oversample?: number;
+  /** Truncated SVD: subspace (power) iterations; each sharpens the leading subspace. Default 3. */
+  powerIterations?: number;
+  /** Truncated SVD: seed of the Gaussian test matrix (same seed, same result). Default 0. */
+  seed?: number;
+}
+
+const SVD_OPTIONS = ['k', 'computeUV', 'oversample', 'powerIterations', 'seed'] as const;
+
+/** Rejects a non-object options argument or a misspelled key, naming it. */
+function checkKnownOptions(options: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options: must be an object');
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new RangeError(`options.${key}: unknown option (expected one of ${allowed.join(', ')})`);
+  }
+  return options as Record<string, unknown>;
+}
+
+function checkInteger(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name}: must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkMatrix(a: unknown, name: string, m: number, n: number, finite: boolean): Float64Array {
+  if (!(a instanceof Float64Array)) throw new TypeError(`${name}: must be a Float64Array`);
+  if (a.length !== m * n) throw new RangeError(`${name}: length ${a.length} does not match m*n = ${m * n}`);
+  if (finite) {
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i])) throw new RangeError(`${name}[${i}]: must be finite, got ${a[i]}`);
+    }
+  }
+  return a;
+}
+
+type SvdArgs = [Float64Array, number, number, number, boolean, number, number, number];
+
+function svdArgs(a: Float64Array, m: number, n: number, options: SvdOptions | undefined): SvdArgs {
+  checkShape([m, n], '[m, n]');
+  checkMatrix(a, 'a', m, n, true);
+  const o = checkKnownOptions(options, SVD_OPTIONS);
+  const k = o.k === undefined ? 0 : checkInteger(o.k, 'options.k', 1, Math.min(m, n));
+  if (o.computeUV !== undefined && typeof o.computeUV !== 'boolean') throw new TypeError('options.computeUV: must be a boolean');
+  const oversample = o.oversample === undefined ? 10 : checkInteger(o.oversample, 'options.oversample', 0, 1000);
+  const power = o.powerIterations === undefined ? 3 : checkInteger(o.powerIterations, 'options.powerIterations', 0, 100);
+  const seed = o.seed === undefined ? 0 : checkInteger(o.seed, 'options.seed', 0);
+  return [a, m, n, k, o.computeUV !== false, oversample, power, seed];
+}
+
+/**
+ * Singular value decomposition of the m×n row-major matrix `a` (not modified), on the calling
+ * thread: Householder bidiagonalisation + implicit-shift Golub–Kahan QR, backward stable
+ * (‖a − u·diag(s)·vt‖ ≈ 1e-15·‖a‖ whatever the condition number). Use {@link svdAsync} above
+ * ~100×100 on the event loop (a 256² SVD takes tens of ms).
+ * @throws TypeError/RangeError naming the bad argument (sizes, non-finite entries, options).
+ */
+export function svd(a: Float64Array, m: number, n: number, options: SvdOptions & { computeUV: false }): SingularValues;
+export function svd(a: Float64Array, m: number, n: number, options?: SvdOptions): SvdResult;
+export function svd(a: Float64Array, m: number, n: number, options?: SvdOptions): SvdResult | SingularValues {
+  return addon.svd(...svdArgs(a, m, n, options));
+}
+
+/** {@link svd} on the libuv thread pool; `a` is copied first, so the caller may reuse it at once. */
+export function svdAsync(a: Float64Array, m: number, n: number, options: SvdOptions & { computeUV: false }): Promise<SingularValues>;
+export function svdAsync(a: Float64Array, m: number, n: number, options?: SvdOptions): Promise<SvdResult>;
+export function svdAsync(a: Float64Array, m: number, n: number, options?: SvdOptions): Promise<SvdResult | SingularValues> {
+  try {
+    return addon.svdAsync(...svdArgs(a, m, n, options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Raw native result: u/vt absent when computeUV is false. */
+interface RawSvd {
+  s: Float64Array;
+  u?: Float64Array;
+  vt?: Float64Array;
+}
+
 // ===================== svt + adaptive sampling =================
 // (owner: SVD/SVT issue)
+
+/** Completion methods; 'svt' is the paper's iteration (Cai, Candès & Shen 2010). */
+export type CompletionMethod = 'svt' | 'softImpute' | 'hardImpute';
+const METHODS: readonly CompletionMethod[] = ['svt', 'softImpute', 'hardImpute'];
+
+export interface SvtOptions {
+  /**
+   * 'svt' (default): X_k = D_τ(Y_{k−1}), Y_k = Y_{k−1} + δ·P_Ω(M − X_k), D_τ shrinking every
+   * singular value by τ. 'softImpute' (Mazumder, Hastie & Tibshirani 2010): X ← D_τ(P_Ω(M) + P_Ω⊥(X)).
+   * 'hardImpute': X ← best rank-`rank` approximation of P_Ω(M) + P_Ω⊥(X) (needs options.rank).
+   */
+  method?: CompletionMethod;
+  /**
+   * Singular value threshold, in the units of the data (> 0). Default: SVT_TAU_FACTOR × ‖P_Ω(M − μ)‖_F / √p
+   * (the estimated Frobenius norm of the centred full map; p = sampled fraction), so the defaults
+   * behave the same at any scale; softImpute: SOFT_IMPUTE_TAU_FACTOR × that norm.
+   */
+  tau?: number;
+  /** svt step size δ (> 0). Default SVT_DELTA (in CCS's proven convergent range 0 < δ < 2; 1.2/p diverges on small maps). */
+  delta?: number;
+  /** Stop when ‖P_Ω(M − X)‖_F / ‖P_Ω(M − μ)‖_F ≤ tol (impute methods also stop when X changes by less than tol, relatively). 0 = run maxIter iterations. Default SVT_TOL. */
+  tol?: number;
+  /** Iteration cap (≥ 1). Default SVT_MAX_ITER. */
+  maxIter?: number;
+  /** hardImpute: the rank cap (1 ≤ rank ≤ min(m, n)). */
+  rank?: number;
+  /**
+   * Starting matrix (m×n), e.g. the DLNet output in DLMC. svt: the dual variable starts at
+   * U(S + τ)Vᵀ from the SVD of init − μ, so the first iterate is init itself; the impute methods
+   * start their fill-in from it. Default: none (svt then uses CCS's "kicking" start, Y₀ = k₀δP_Ω(M)).
+   */
+  init?: Float64Array;
+  /**
+   * Centre by μ = the mean of the observed entries before completing (default true): low-rank
+   * completion of a map with a large offset (populations near 0.5) otherwise spends its rank and its
+   * threshold on the offset. Residuals are measured on the centred data.
+   */
+  center?: boolean;
+  /** Aborts the completion between iterations; the promise then rejects with signal.reason. */
+  signal?: AbortSignal;
+}
+
+export interface SvtResult {
+  /** The completed m×n map (row-major), offset μ added back. */
+  x: Float64Array;
+  /** Iterations run (SVDs computed). */
+  iterations: number;
+  /** Final ‖P_Ω(M − X)‖_F / ‖P_Ω(M − μ)‖_F. */
+  residual: number;
+  /** Rank of the final iterate (singular values kept). */
+  rank: number;
+  /** The τ and δ actually used (after defaults). */
+  tau: number;
+  delta: number;
+}
+
+/** Default τ for svt, as a multiple of the estimated Frobenius norm of the centred map. */
+export const SVT_TAU_FACTOR = 2;
+/** Default τ for softImpute, as a multiple of the same norm. */
+export const SOFT_IMPUTE_TAU_FACTOR = 0.01;
+/** Default svt step. */
+export const SVT_DELTA = 1.9;
+/** Default relative residual tolerance. */
+export const SVT_TOL = 1e-3;
+/** Default iteration cap. */
+export const SVT_MAX_ITER = 3000;
+
+const SVT_OPTIONS = ['method', 'tau', 'delta', 'tol', 'maxIter', 'rank', 'init', 'center', 'signal'] as const;
+
+function positiveNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name}: must be a finite number > 0, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Completes the partially observed m×n map `observed` (entries where mask is 0 are ignored and may
+ * be NaN) by low-rank matrix completion, the whole iteration in native code on the thread pool.
+ * Inputs are copied before the promise is returned. See {@link SvtOptions} for the methods and
+ * data-scaled defaults.
+ * @param mask m×n, nonzero = sampled.
+ * @returns a promise of the completed map; it rejects with a RangeError/TypeError naming a bad
+ *   argument, with signal.reason when aborted.
+ */
+export function svt(observed: Float64Array, mask: Uint8Array, m: number, n: number, options?: SvtOptions): Promise<SvtResult> {
+  let started: { promise: Promise<RawSvt>; cancel(): void };
+  let tau: number;
+  let delta: number;
+  const o = options ?? {};
+  try {
+    checkShape([m, n], '[m, n]');
+    checkMatrix(observed, 'observed', m, n, false);
+    if (!(mask instanceof Uint8Array)) throw new TypeError('mask: must be a Uint8Array');
+    if (mask.length !== m * n) throw new RangeError(`mask: length ${mask.length} does not match m*n = ${m * n}`);
+    checkKnownOptions(options, SVT_OPTIONS);
+    const method = o.method ?? 'svt';
+    if (!METHODS.includes(method)) throw new RangeError(`options.method: must be one of ${METHODS.join(', ')}, got ${String(method)}`);
+    if (o.center !== undefined && typeof o.center !== 'boolean') throw new TypeError('options.center: must be a boolean');
+    const center = o.center ?? true;
+    // Observed statistics for the data-scaled defaults (and the NaN check).
+    let count = 0;
+    let sum = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      const v = observed[i];
+      if (!Number.isFinite(v)) throw new RangeError(`observed[${i}]: sampled entry must be finite, got ${v}`);
+      count++;
+      sum += v;
+    }
+    if (count === 0) throw new RangeError('mask: no entry is sampled');
+    const mean = center ? sum / count : 0;
+    let ss = 0;
+    for (let i = 0; i < mask.length; i++) if (mask[i]) ss += (observed[i] - mean) ** 2;
+    const fullNorm = Math.sqrt((ss * m * n) / count) || 1; // estimated ‖M − μ‖_F; 1 if all observations equal μ
+    tau = o.tau === undefined ? (method === 'softImpute' ? SOFT_IMPUTE_TAU_FACTOR : SVT_TAU_FACTOR) * fullNorm : positiveNumber(o.tau, 'options.tau');
+    delta = o.delta === undefined ? SVT_DELTA : positiveNumber(o.delta, 'options.delta');
+    const tol = o.tol ?? SVT_TOL;
+    if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < 0) throw new RangeError(`options.tol: must be a finite number >= 0, got ${String(tol)}`);
+    const maxIter = o.maxIter === undefined ? SVT_MAX_ITER : checkInteger(o.maxIter, 'options.maxIter', 1, 1e7);
+    let rank = 0;
+    if (method === 'hardImpute') {
+      if (o.rank === undefined) throw new RangeError("options.rank: required for method 'hardImpute'");
+      rank = checkInteger(o.rank, 'options.rank', 1, Math.min(m, n));
+    } else if (o.rank !== undefined) {
+      throw new RangeError("options.rank: only used by method 'hardImpute'");
+    }
+    const init = o.init === undefined ? null : checkMatrix(o.init, 'options.init', m, n, true);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('options.signal: must be an AbortSignal');
+    if (o.signal?.aborted) return Promise.reject(o.signal.reason);
+    started = addon.svtStart(observed, mask, m, n, METHODS.indexOf(method), tau, delta, tol, maxIter, rank, center, init);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const signal = o.signal;
+  const onAbort = (): void => started.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return started.promise.then(
+    (raw) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (raw.aborted) throw signal?.reason ?? new Error('svt: aborted');
+      return { x: raw.x, iterations: raw.iterations, residual: raw.residual, rank: raw.rank, tau, delta };
+    },
+    (err: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      throw err;
+    },
+  );
+}
+
+interface RawSvt {
+  x: Float64Array;
+  iterations: number;
+  residual: number;
+  rank: number;
+  aborted: boolean;
+}
+
+/** Adaptive sampling strategies of {@link nextSamples}. */
+export type SamplingStrategy = 'uniform' | 'leverage' | 'uncertainty';
+const STRATEGIES: readonly SamplingStrategy[] = ['uniform', 'leverage', 'uncertainty'];
+
+export interface NextSamplesOptions {
+  /**
+   * 'uniform': uniformly random among the unsampled points (baseline).
+   * 'leverage': weighted random sampling without replacement, weight of (i, j) ∝ μ_i + ν_j, the
+   *   row and column leverage scores (squared row norms of U_r and V_r) of the centred `recon`'s
+   *   rank-r subspace: points in rows/columns the current estimate depends on most.
+   * 'uncertainty': the points of largest options.uncertainty, in decreasing order.
+   */
+  strategy: SamplingStrategy;
+  /** m×n per-entry uncertainty (finite), required by 'uncertainty'. */
+  uncertainty?: Float64Array;
+  /** Minimum Euclidean distance, in grid steps, between two points of the returned batch (≥ 0). Default 0. */
+  minDistance?: number;
+  /** Seed of the random choices (and of tie-breaking); same inputs + seed = same output. Default 0. */
+  seed?: number;
+  /** 'leverage': rank r of the subspace. Default: singular values above 1 % of the largest (≤ min(m, n)/4). */
+  rank?: number;
+}
+
+const SAMPLING_OPTIONS = ['strategy', 'uncertainty', 'minDistance', 'seed', 'rank'] as const;
+
+/**
+ * The next k points to measure: flat row-major indices (i·n + j) of entries not yet sampled
+ * (mask 0), all distinct, in the order chosen. Synchronous (at most one SVD of `recon`).
+ * @param mask m×n, nonzero = already sampled.
+ * @param recon the current m×n reconstruction (required by 'leverage'; may be null otherwise).
+ * @throws RangeError if fewer than k points are unsampled, or if minDistance leaves fewer than k.
+ */
+export function nextSamples(mask: Uint8Array, recon: Float64Array | null, m: number, n: number, k: number, options: NextSamplesOptions): Uint32Array {
+  checkShape([m, n], '[m, n]');
+  if (!(mask instanceof Uint8Array)) throw new TypeError('mask: must be a Uint8Array');
+  if (mask.length !== m * n) throw new RangeError(`mask: length ${mask.length} does not match m*n = ${m * n}`);
+  checkInteger(k, 'k', 1, m * n);
+  const o = checkKnownOptions(options, SAMPLING_OPTIONS) as Partial<NextSamplesOptions>;
+  if (options === undefined) throw new TypeError('options: required (options.strategy)');
+  const strategy = o.strategy;
+  if (strategy === undefined || !STRATEGIES.includes(strategy)) throw new RangeError(`options.strategy: must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`);
+  if (recon !== null && recon !== undefined) checkMatrix(recon, 'recon', m, n, true);
+  if (strategy === 'leverage' && (recon === null || recon === undefined)) throw new TypeError("recon: required for strategy 'leverage'");
+  let uncertainty: Float64Array | null = null;
+  if (o.uncertainty !== undefined) uncertainty = checkMatrix(o.uncertainty, 'options.uncertainty', m, n, true);
+  if (strategy === 'uncertainty' && uncertainty === null) throw new TypeError("options.uncertainty: required for strategy 'uncertainty'");
+  const minDistance = o.minDistance ?? 0;
+  if (typeof minDistance !== 'number' || !Number.isFinite(minDistance) || minDistance < 0) throw new RangeError(`options.minDistance: must be a finite number >= 0, got ${String(minDistance)}`);
+  const seed = o.seed === undefined ? 0 : checkInteger(o.seed, 'options.seed', 0);
+  const rank = o.rank === undefined ? 0 : checkInteger(o.rank, 'options.rank', 1, Math.min(m, n));
+  return addon.nextSamples(mask, recon ?? null, m, n, k, STRATEGIES.indexOf(strategy), uncertainty, minDistance, seed, rank);
+}
 
 void addon;

@@ -8,4 +8,5 @@ void InitMasks(Napi::Env env, Napi::Object exports);
 void InitFft(Napi::Env env, Napi::Object exports);
 void InitSvd(Napi::Env env, Napi::Object exports);
 void InitSvt(Napi::Env env, Napi::Object exports);
+void InitSampling(Napi::Env env, Napi::Object exports);
 }  // namespace qscope

@@ -22,6 +22,8 @@ export interface StartOptions {
   metadata?: SessionMetadata;
   /** Use this pipeline instead of the plan's own (registry name). */
   pipeline?: string;
+  /** The params the pipeline sees as `planParams` (default: the plan's validated params; replays of other plans). */
+  pipelineParams?: Record<string, unknown>;
   /** Session id to use (tests, imports); default: a new sortable id. */
   id?: string;
 }

@@ -170,7 +170,7 @@ export class Engine {
       } catch (err) {
         throw new EngineError('UNKNOWN_PLAN', describeError(err));
       }
-      pipeline = await this.clock.hold(Promise.resolve(factory.create({ clock: this.clock, sessionId: id0 ?? '', planParams: validated, instruments })));
+      pipeline = await this.clock.hold(Promise.resolve(factory.create({ clock: this.clock, sessionId: id0 ?? '', planParams: opts.pipelineParams ?? validated, instruments })));
     }
     const startedAt = new Date();
     const desc = pipeline?.describe?.() ?? {};

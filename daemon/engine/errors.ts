@@ -35,11 +35,4 @@ export class SessionAbortedError extends Error {
   }
 }
 
-/** The replay source has no more recorded measurements: the recording ended here. */
-export class RecordingExhaustedError extends Error {
-  override readonly name = 'RecordingExhaustedError';
-  readonly code = 'RECORDING_EXHAUSTED';
-  constructor(stream: string) {
-    super(`recording has no further measurement on ${stream}`);
-  }
-}
+export { RecordingExhaustedError, isRecordingExhausted } from '../../drivers/replay/errors.js';

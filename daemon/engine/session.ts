@@ -13,7 +13,7 @@ import type { StopDecision } from '../../pipelines/core/stopping.js';
 import type { AcquireOptions, Plan, PlanContext } from '../plans/plan.js';
 import type { SessionWriter } from '../store/writer.js';
 import type { SessionFrame, SessionState, SessionStatus } from './api.js';
-import { RecordingExhaustedError, SessionAbortedError } from './errors.js';
+import { SessionAbortedError, isRecordingExhausted } from './errors.js';
 
 /** A decision as recorded in the `events` table (type `decision`). */
 export interface RecordedDecision {
@@ -262,7 +262,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     } catch (err) {
       if (this.endRequest) {
         ({ status, reason } = this.endRequest);
-      } else if (err instanceof RecordingExhaustedError && this.replaying) {
+      } else if (this.replaying && isRecordingExhausted(err)) {
         // The original session ended here (aborted, failed or stopped): so does its replay.
         this.input.complete();
         await this.d.clock.hold(this.pipelineDone).catch(() => undefined);

@@ -123,6 +123,22 @@ export class SessionReader {
     for (const raw of it as Iterable<RawFrame>) yield this.decode(raw);
   }
 
+  /** Up to `limit` frames of `stream` with seq ≥ fromSeq, in seq order (paged reads hold no statement open). */
+  page(table: FrameTable, stream: string, fromSeq: number, limit: number): Frame[] {
+    const rows = this.db
+      .prepare(`SELECT s.name AS name, f.seq, f.t, f.header, f.payload FROM ${table} f JOIN streams s ON s.id = f.stream_id WHERE s.name = ? AND f.seq >= ? ORDER BY f.seq LIMIT ?`)
+      .all(stream, fromSeq, limit) as RawFrame[];
+    return rows.map((r) => this.decode(r));
+  }
+
+  /** Up to `limit` frames in recording order with id > afterId, with their ids. */
+  pageById(table: FrameTable, afterId: number, limit: number): { id: number; frame: Frame }[] {
+    const rows = this.db
+      .prepare(`SELECT f.id AS id, s.name AS name, f.seq, f.t, f.header, f.payload FROM ${table} f JOIN streams s ON s.id = f.stream_id WHERE f.id > ? ORDER BY f.id LIMIT ?`)
+      .all(afterId, limit) as (RawFrame & { id: number })[];
+    return rows.map((r) => ({ id: r.id, frame: this.decode(r) }));
+  }
+
   private decode(r: RawFrame): Frame {
     const rest = parse(this.path, `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
     const header = { ...rest, stream: r.name, seq: r.seq, t: r.t } as FrameHeader;

@@ -54,7 +54,7 @@ type Item =
   | { k: 2; t: number; type: string; source: string | null; data: string | null };
 
 export interface SessionEnd {
-  status: 'completed' | 'aborted' | 'failed';
+  status: 'completed' | 'aborted' | 'failed' | 'interrupted';
   reason?: string;
   durationNs: number;
 }

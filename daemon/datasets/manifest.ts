@@ -1,0 +1,67 @@
+/**
+ * `manifest.json` of a dataset folder (DESIGN.md, "Datasets"):
+ * `{kind, version, shape, axes: [{name, unit, start, step}], parameters}`
+ * plus, for folders written by `qscope export`, the `arrays` written and the
+ * `session` they came from, which is what `qscope import` reads back.
+ */
+export interface Axis {
+  name: string;
+  unit: string;
+  start: number;
+  step: number;
+}
+
+/** One array of a qscope session export. */
+export interface ManifestArray {
+  /** File name of the .npy, relative to the folder. */
+  file: string;
+  /** Recorded stream (`hbt0.histogram`, `g2.image`). */
+  stream: string;
+  /** `instrument` frames or pipeline `result`s. */
+  kind: 'instrument' | 'result';
+  /** `frames`: stacked frames, axis 0 = seq; `t`: their times (ns, f64); `single`: one frame per file. */
+  role: 'frames' | 't' | 'single';
+  dtype: string;
+  shape: number[];
+  unit?: string;
+  /** For `single`: the frame's seq. */
+  seq?: number;
+}
+
+export interface Manifest {
+  kind: string;
+  version: number;
+  shape?: number[];
+  axes?: Axis[];
+  parameters?: Record<string, unknown>;
+  /** Written by qscope export: the arrays and where their header fields are. */
+  arrays?: ManifestArray[];
+  /** Per-stream JSON file with each frame's header fields (beyond stream/seq/t/dtype/shape). */
+  headers?: Record<string, string>;
+  /** JSON file holding the session's events. */
+  events?: string;
+  session?: {
+    id: string;
+    plan: string;
+    planVersion: string | null;
+    params: Record<string, unknown>;
+    config: Record<string, unknown>;
+    metadata: Record<string, unknown>;
+    softwareVersion: string;
+    pipeline: string | null;
+    pipelineVersion: string | null;
+    tfBackend: string | null;
+    modelHashes: Record<string, string> | null;
+    instruments: Record<string, string>;
+    clock: string;
+    source: Record<string, unknown> | null;
+    startedAt: string;
+    endedAt: string | null;
+    durationNs: number | null;
+    status: string;
+    reason: string | null;
+  };
+}
+
+export const SESSION_KIND = 'qscope-session';
+export const MANIFEST_VERSION = 1;

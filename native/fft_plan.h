@@ -1,0 +1,82 @@
+// FFT plans: factorisations, twiddles and sub-plans, built once per length and
+// precision and shared through a thread-safe cache (see fft.cc). Plans are
+// immutable once built, so worker threads read them without locks.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace qscope {
+namespace fft {
+
+// Largest prime handled by the generic-radix butterfly (O(r) work per point);
+// a length with a bigger prime factor goes to Bluestein, so no O(n^2) path.
+constexpr std::size_t kMaxGenericRadix = 64;
+// Single (unbatched) transforms at least this long use the four-step split
+// n = n1*n2 so that every butterfly loop runs over >= n1 contiguous points.
+constexpr std::size_t kFourStepMin = 256;
+
+template <typename T>
+struct Stage {
+  int radix = 0;
+  std::size_t m = 0;        // sub-length after this stage (current length / radix)
+  std::vector<T> twr, twi;  // W_{radix*m}^{p*k} for p < m, k = 1..radix-1, at [p*(radix-1) + k-1]
+  std::vector<T> cr, ci;    // generic radix only: cos/sin(2*pi*t*k/radix), t,k = 1..h, at [(k-1)*h + t-1]
+};
+
+// Complex transform of length n (forward, unnormalised; inverse by re/im swap).
+template <typename T>
+struct Plan {
+  std::size_t n = 0;
+  bool bluestein = false;
+  std::vector<Stage<T>> stages;  // mixed-radix Stockham (empty for n == 1 or Bluestein)
+  // four-step split for single transforms: n = n1 * n2
+  std::size_t n1 = 0, n2 = 0;
+  std::shared_ptr<const Plan<T>> p1, p2;
+  std::vector<T> ftr, fti;  // W_n^{j1*k2} at [k2*n1 + j1]
+  // Bluestein: chirp convolution through a length-m transform
+  std::size_t m = 0;
+  std::shared_ptr<const Plan<T>> pm;
+  std::vector<T> chr, chi;  // exp(-i*pi*k^2/n), k < n
+  std::vector<T> kr, ki;    // DFT_m of the conjugate chirp, divided by m
+};
+
+// Real transform of length n: even n through a complex transform of n/2,
+// odd n through a complex transform of n.
+template <typename T>
+struct RealPlan {
+  std::size_t n = 0;
+  std::shared_ptr<const Plan<T>> half;  // even n
+  std::shared_ptr<const Plan<T>> full;  // odd n
+  std::vector<T> wr, wi;                // W_n^k, k <= n/2 (even n)
+};
+
+template <typename T>
+std::shared_ptr<const Plan<T>> GetPlan(std::size_t n);
+template <typename T>
+std::shared_ptr<const RealPlan<T>> GetRealPlan(std::size_t n);
+
+// Scratch (in elements of T) that the kernels need.
+template <typename T>
+std::size_t ScratchBatched(const Plan<T>& p, std::size_t V) {
+  if (p.bluestein) return 2 * p.m * V + ScratchBatched(*p.pm, V);
+  return 2 * p.n * V;
+}
+template <typename T>
+std::size_t ScratchSingle(const Plan<T>& p) {
+  if (p.bluestein) return 2 * p.m + ScratchSingle(*p.pm);
+  if (p.n1) {
+    std::size_t a = ScratchBatched(*p.p2, p.n1), b = ScratchBatched(*p.p1, p.n2);
+    return 2 * p.n + (a > b ? a : b);
+  }
+  return 2 * p.n;
+}
+
+struct CacheStats {
+  std::size_t plans, hits, misses;
+};
+CacheStats GetCacheStats();
+
+}  // namespace fft
+}  // namespace qscope

@@ -1,0 +1,164 @@
+/**
+ * TensorFlow.js for qscope: backend selection (foundation) and the gradient
+ * kernels the wasm backend lacks (g2 owns; cosy may add more here).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createLogger, type Logger } from '../../daemon/log.js';
+
+// ==================== backend selection (owner: foundation) ====================
+
+/** tfjs backends in order of preference: tfjs-node's native TensorFlow, then WebAssembly, then pure JS. */
+export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const TF_BACKENDS: readonly TfBackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface LoadTfOptions {
+  /**
+   * First backend to try (later ones are the fallbacks); default `tensorflow`,
+   * or `$QSCOPE_TF_BACKEND` when set (pin the backend: bit-identical replays
+   * need the same one).
+   */
+  prefer?: TfBackendName;
+  /** Where to log the choice; default a `tf` child of a new daemon logger. */
+  log?: Logger;
+}
+
+export interface LoadedTf {
+  /** The tfjs namespace, with `backend` active. */
+  tf: typeof tf;
+  backend: TfBackendName;
+  /** Why each preferred backend before it was skipped. */
+  skipped: { backend: TfBackendName; reason: string }[];
+}
+
+/**
+ * Activates the best tfjs backend this machine has: tfjs-node when it loads
+ * (an optional dependency; its installer needs a download this project's
+ * machines cannot make), else WebAssembly (SIMD, single-threaded in Node),
+ * else the pure-JS CPU backend. Logs which one, and why others were skipped.
+ * On wasm it also registers the kernels wasm lacks (see below).
+ */
+export async function loadTf(opts: LoadTfOptions = {}): Promise<LoadedTf> {
+  const log = opts.log ?? createLogger().child({ owner: 'tf' });
+  const envPrefer = process.env.QSCOPE_TF_BACKEND;
+  if (envPrefer !== undefined && !TF_BACKENDS.includes(envPrefer as TfBackendName)) {
+    throw new RangeError(`QSCOPE_TF_BACKEND: must be one of ${TF_BACKENDS.join(', ')}, got '${envPrefer}'`);
+  }
+  const prefer = opts.prefer ?? (envPrefer as TfBackendName | undefined) ?? 'tensorflow';
+  if (!TF_BACKENDS.includes(prefer)) throw new RangeError(`prefer: must be one of ${TF_BACKENDS.join(', ')}, got '${String(prefer)}'`);
+  const skipped: LoadedTf['skipped'] = [];
+  for (const backend of TF_BACKENDS.slice(TF_BACKENDS.indexOf(prefer))) {
+    try {
+      await activate(backend);
+      log.info({ backend, skipped }, `tfjs backend: ${backend}`);
+      return { tf, backend, skipped };
+    } catch (err) {
+      skipped.push({ backend, reason: (err as Error).message.split('\n')[0]! });
+    }
+  }
+  // Unreachable in practice: cpu ships with @tensorflow/tfjs.
+  throw new Error(`no tfjs backend could be activated: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+async function activate(backend: TfBackendName): Promise<void> {
+  if (backend === 'tensorflow') {
+    // Optional dependency: absent, or present without its native library.
+    await import('@tensorflow/tfjs-node' as string);
+    // It must have registered into this tfjs copy, or its tensors would not be ours.
+    if (!tf.findBackendFactory('tensorflow')) throw new Error('tfjs-node loaded but registered into another copy of tfjs-core');
+  } else if (backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  if (tf.getBackend() !== backend) throw new Error(`backend is '${tf.getBackend()}' after setBackend('${backend}')`);
+  if (backend === 'wasm') registerMissingWasmKernels();
+}
+
+/**
+ * The kernels the wasm backend ships without, registered when wasm becomes
+ * the backend. Owner: g2 (cosy may add lines): one call per missing kernel.
+ */
+function registerMissingWasmKernels(): void {
+  registerWasmConv2DBackpropFilter();
+}
+
+// ==================== wasm gradient kernels (owner: g2) ====================
+
+type KernelFunc = (args: { inputs: Record<string, tf.TensorInfo>; attrs: Record<string, unknown>; backend: unknown }) => tf.TensorInfo;
+
+interface WasmBackendLike {
+  disposeData(dataId: object): void;
+}
+
+function wasmKernel(name: string): KernelFunc {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`tfjs wasm backend: kernel '${name}' is not registered (is @tensorflow/tfjs-backend-wasm loaded?)`);
+  return k.kernelFunc as unknown as KernelFunc;
+}
+
+/**
+ * Registers `Conv2DBackpropFilter` (the filter gradient of conv2d, and so of
+ * conv1d) for the wasm backend, which ships without it. The gradient is a
+ * correlation, so it is built from kernels wasm has (NOTES.md): for NHWC x
+ * [B,H,W,Ci], dy [B,Ho,Wo,Co], strides s and top/left padding (pt, pl),
+ *   dW[i,j,c,o] = Σ_{b,h,w} x[b, s·h+i−pt, s·w+j−pl, c] · dy[b,h,w,o],
+ * i.e. a stride-1 `valid` conv2d of x with batch and channels swapped
+ * ([Ci,H,W,B], padded or cropped so the output is exactly kh×kw) by dy used
+ * as the filter ([Ho,Wo,B,Co]) with dilation s, transposed to [kh,kw,Ci,Co].
+ * Calls the wasm kernels directly (not tf ops) so every intermediate buffer
+ * is freed here and the engine sees one output. Idempotent.
+ */
+export function registerWasmConv2DBackpropFilter(): void {
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) return;
+  const transpose = wasmKernel('Transpose');
+  const pad = wasmKernel('PadV2');
+  const slice = wasmKernel('Slice');
+  const conv2d = wasmKernel('Conv2D');
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ((args: { inputs: Record<string, tf.TensorInfo>; attrs: Record<string, unknown>; backend: unknown }) => {
+      const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const { strides, pad: padding, dataFormat, dimRoundingMode, filterShape } = args.attrs as {
+        strides: number | [number, number];
+        pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+        dataFormat: 'NHWC' | 'NCHW';
+        dimRoundingMode?: 'floor' | 'round' | 'ceil';
+        filterShape: [number, number, number, number];
+      };
+      if (dataFormat !== undefined && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter (wasm): dataFormat '${dataFormat}' unsupported, use NHWC`);
+      const backend = args.backend as WasmBackendLike;
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, padding, dimRoundingMode, false, 'channelsLast');
+      const [kh, kw] = [info.filterHeight, info.filterWidth];
+      const [sh, sw] = [info.strideHeight, info.strideWidth];
+      const [, H, W] = x.shape as [number, number, number, number];
+      const temps: tf.TensorInfo[] = [];
+      const keep = (t: tf.TensorInfo) => (temps.push(t), t);
+      const call = (k: KernelFunc, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>) => keep(k({ inputs, attrs, backend }));
+      try {
+        let xt = call(transpose, { x }, { perm: [3, 1, 2, 0] }); // [Ci,H,W,B]
+        // Rows/cols the stride-1 correlation needs: kh + (Ho−1)·sh (resp. w).
+        const needH = kh + (info.outHeight - 1) * sh;
+        const needW = kw + (info.outWidth - 1) * sw;
+        const pt = info.padInfo.top;
+        const pl = info.padInfo.left;
+        const pb = needH - H - pt;
+        const pr = needW - W - pl;
+        if (pt > 0 || pl > 0 || pb > 0 || pr > 0) {
+          xt = call(pad, { x: xt }, { paddings: [[0, 0], [Math.max(pt, 0), Math.max(pb, 0)], [Math.max(pl, 0), Math.max(pr, 0)], [0, 0]], constantValue: 0 });
+        }
+        if (pb < 0 || pr < 0) {
+          // Trailing rows/cols the forward conv never reached (stride leftovers): crop them.
+          const [c0, h0, w0, b0] = xt.shape;
+          xt = call(slice, { x: xt }, { begin: [0, 0, 0, 0], size: [c0, h0! + Math.min(pb, 0), w0! + Math.min(pr, 0), b0] });
+        }
+        const dyt = call(transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [Ho,Wo,B,Co]
+        const corr = call(conv2d, { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw] }); // [Ci,kh,kw,Co]
+        const out = transpose({ inputs: { x: corr }, attrs: { perm: [1, 2, 0, 3] }, backend });
+        return out;
+      } finally {
+        for (const t of temps) backend.disposeData(t.dataId);
+      }
+    }) as unknown as tf.KernelFunc,
+  });
+}
