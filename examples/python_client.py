@@ -9,7 +9,8 @@ import zmq
 
 DTYPES = {"f64": "<f8", "f32": "<f4", "i32": "<i4", "u32": "<u4", "i16": "<i2", "u16": "<u2", "u8": "u1", "i8": "i1"}
 ctx = zmq.Context()
-control = ctx.socket(zmq.DEALER); control.connect("tcp://127.0.0.1:5555")
+control = ctx.socket(zmq.DEALER); control.setsockopt(zmq.IMMEDIATE, 1)   # no requests queued for a daemon that is down
+control.setsockopt(zmq.RCVTIMEO, 10000); control.connect("tcp://127.0.0.1:5555")
 data = ctx.socket(zmq.SUB); data.connect("tcp://127.0.0.1:5556")
 data.setsockopt_string(zmq.SUBSCRIBE, "session/")   # subscribe before starting, to see the first frames
 ids = itertools.count(1)

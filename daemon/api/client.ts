@@ -109,7 +109,10 @@ export class QscopeClient {
     this.control = opts.control ?? DEFAULT_CONTROL;
     this.data = opts.data ?? DEFAULT_DATA;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.dealer = new Dealer({ linger: 0, ...curveOptions(opts.curve) });
+    // `immediate`: queue requests only to a connected daemon, so a request made while it is down waits in
+    // our queue (and is dropped there when it times out) instead of in libzmq, from where it would reach
+    // a daemon started minutes later (a late `instruments.call` moving a stage is a hazard).
+    this.dealer = new Dealer({ linger: 0, immediate: true, sendTimeout: this.timeoutMs, ...curveOptions(opts.curve) });
     this.dealer.connect(this.control);
     this.sends = new SendQueue(this.dealer, Number.MAX_SAFE_INTEGER);
     this.loop = this.receive();
@@ -144,21 +147,25 @@ export class QscopeClient {
   }
 
   /** Sends one request; resolves with the raw reply and any binary parts. */
-  private request(method: string, params: unknown): Promise<{ reply: Record<string, unknown>; parts: Buffer[] }> {
+  private request(method: string, params: unknown, timeoutMs = this.timeoutMs): Promise<{ reply: Record<string, unknown>; parts: Buffer[] }> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new RpcTimeoutError(method, this.timeoutMs));
-      }, this.timeoutMs);
+        reject(new RpcTimeoutError(method, timeoutMs));
+      }, timeoutMs);
       this.pending.set(id, { method, resolve, reject, timer });
-      this.sends.push([JSON.stringify({ id, method, params })]);
+      this.sends.push([JSON.stringify({ id, method, params })], () => !this.pending.has(id));
     });
   }
 
-  /** Calls a control method; rejects with RpcCallError (with its `code`) or RpcTimeoutError. */
-  async call<M extends ApiMethod>(method: M, params: ApiMethods[M]['params'] = {} as ApiMethods[M]['params']): Promise<ApiMethods[M]['result']> {
-    const { reply, parts } = await this.request(method, params);
+  /** Calls a control method; rejects with RpcCallError (with its `code`) or RpcTimeoutError (after `opts.timeoutMs`, default the client's). */
+  async call<M extends ApiMethod>(
+    method: M,
+    params: ApiMethods[M]['params'] = {} as ApiMethods[M]['params'],
+    opts: { timeoutMs?: number } = {},
+  ): Promise<ApiMethods[M]['result']> {
+    const { reply, parts } = await this.request(method, params, opts.timeoutMs);
     if (reply.error) throw new RpcCallError(method, reply.error as RpcError);
     if (method === 'sessions.frames') {
       const r = reply.result as { session: string; stream: string; frames: FrameHeader[]; nextSeq: number | null };

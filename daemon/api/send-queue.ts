@@ -9,7 +9,7 @@ import type { Writable } from 'zeromq';
 export type Part = Buffer | Uint8Array | string;
 
 export class SendQueue {
-  private readonly queue: Part[][] = [];
+  private readonly queue: Array<{ parts: Part[]; stale?: () => boolean }> = [];
   private head = 0;
   private pumping: Promise<void> | undefined;
   /** Messages handed to the socket. */
@@ -18,6 +18,8 @@ export class SendQueue {
   dropped = 0;
   /** Messages the socket refused (errors), e.g. after close. */
   failed = 0;
+  /** Messages skipped because they had gone stale before their turn. */
+  skipped = 0;
 
   constructor(
     private readonly socket: Writable & { closed: boolean },
@@ -29,12 +31,13 @@ export class SendQueue {
     return this.queue.length - this.head;
   }
 
-  push(message: Part[]): void {
+  /** Queues a message; `stale` is asked right before sending (a timed-out request must not go out late). */
+  push(message: Part[], stale?: () => boolean): void {
     if (this.length >= this.capacity) {
       this.head++;
       this.dropped++;
     }
-    this.queue.push(message);
+    this.queue.push(stale ? { parts: message, stale } : { parts: message });
     this.pumping ??= this.pump();
   }
 
@@ -46,7 +49,7 @@ export class SendQueue {
   private async pump(): Promise<void> {
     try {
       while (this.length > 0) {
-        const msg = this.queue[this.head]!;
+        const { parts: msg, stale } = this.queue[this.head]!;
         this.queue[this.head++] = undefined as never;
         if (this.head > 1024 && this.head * 2 > this.queue.length) {
           this.queue.splice(0, this.head);
@@ -54,6 +57,10 @@ export class SendQueue {
         }
         if (this.socket.closed) {
           this.failed++;
+          continue;
+        }
+        if (stale?.()) {
+          this.skipped++;
           continue;
         }
         try {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../daemon/api/protocol.js';
-import { RpcCallError, type QscopeClient } from '../../../daemon/api/client.js';
+import { RpcCallError, RpcTimeoutError, type QscopeClient } from '../../../daemon/api/client.js';
 import type { ApiServer } from '../../../daemon/api/server.js';
 import { client, dealerRoundTrip, json, reqRoundTrip, startApi } from './helpers.js';
 
@@ -161,6 +161,32 @@ describe('control socket: framing and malformed requests', () => {
     big.close();
     const reply = json((await dealerRoundTrip(control, ['{"id":2,"method":"daemon.status"}']))[0]);
     expect(reply).toMatchObject({ id: 2, result: { version: '0.1.0' } });
+  });
+});
+
+describe('control socket: a request that timed out is never delivered late', () => {
+  it('a call made while the daemon is down times out and does not reach a daemon started afterwards', async () => {
+    // Find a free port, then leave it unbound.
+    const probe = await startApi();
+    const endpoints = probe.endpoints;
+    await probe.server.stop();
+    const c = client(endpoints, { timeoutMs: 150 });
+    cleanup.push(() => c.close());
+    await expect(c.callInstrument('stage0', 'moveTo', { x: 9, y: 9 })).rejects.toBeInstanceOf(RpcTimeoutError);
+    const { MemoryTarget } = await import('../../../daemon/api/memory-target.js');
+    const { ApiServer } = await import('../../../daemon/api/server.js');
+    const target = new MemoryTarget();
+    await target.connect();
+    const late = new ApiServer(target, { ...endpoints, lingerMs: 0 });
+    await late.start();
+    cleanup.push(() => late.stop());
+    const c2 = client(endpoints);
+    cleanup.push(() => c2.close());
+    expect((await c2.status()).running).toBeNull();
+    // The first client reconnects: its fresh call is answered, the timed-out one never arrives.
+    expect(await c.call('plans.list', {}, { timeoutMs: 5000 })).toEqual([expect.objectContaining({ name: 'stream' })]);
+    expect(target.stage.moves).toBe(0);
+    expect(late.control.stats.requests).toBe(2);
   });
 });
 
