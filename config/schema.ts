@@ -12,6 +12,7 @@
  */
 
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
+import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
@@ -95,6 +96,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   demo: DEMO_SCHEMA,
   // ---- sections of other owners: sessions, api, ... ----
   sessions: SESSIONS_SCHEMA,
+  api: API_CONFIG_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */
