@@ -11,6 +11,8 @@ import { Command } from 'commander';
 import { version } from './package.js';
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerReconstruct } from './commands/reconstruct.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerDatasets } from './commands/datasets.js';
@@ -31,6 +33,8 @@ export function createProgram(): Command {
   // ---- one line per command module ----
   registerDaemon(program);
   registerConfig(program);
+  registerTrain(program);
+  registerReconstruct(program);
   registerRun(program);
   registerReplay(program);
   registerDatasets(program);
