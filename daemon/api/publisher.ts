@@ -44,12 +44,15 @@ export class DataPublisher {
       context: opts.context,
       linger: opts.lingerMs,
       verbosity: 'allSubsUnsubs',
+      // PUB never blocks (it drops at the HWM), so sends can take zeromq.js's synchronous path every time;
+      // the queue yields to the event loop every 256 sends instead (measured: docs/BENCHMARKS.md).
+      sendTimeout: 0,
       sendHighWaterMark: opts.sendHighWaterMark,
       ...(opts.curve
         ? { curveServer: true, curvePublicKey: opts.curve.publicKey, curveSecretKey: opts.curve.secretKey, zapDomain: 'qscope' }
         : {}),
     });
-    this.queue = new SendQueue(this.socket, opts.queueCapacity, (err) => opts.log?.('warn', 'data message not sent', { err: String(err) }));
+    this.queue = new SendQueue(this.socket, opts.queueCapacity, (err) => opts.log?.('warn', 'data message not sent', { err: String(err) }), 256);
   }
 
   get endpoint(): string {
