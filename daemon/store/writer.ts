@@ -37,7 +37,7 @@ const FLUSH_BUDGET_MS = 8;
 export const DEFAULT_LIMITS: WriterLimits = {
   maxQueueBytes: 64 * 2 ** 20,
   maxQueueItems: 100_000,
-  batchItems: 1024,
+  batchItems: 256,
   minFreeBytes: 256 * 2 ** 20,
   diskCheckEveryBytes: 32 * 2 ** 20,
 };
