@@ -5,6 +5,7 @@
  * with its owner and the rest carry on), logs `ready`, optionally runs the
  * configured demo plan once, and on stop() tears everything down in reverse.
  */
+import { skip } from 'rxjs';
 import { createClock, type Clock, type ClockOptions } from '../drivers/core/clock.js';
 import type { Driver } from '../drivers/core/driver.js';
 import type { DriverRegistry } from '../drivers/core/registry.js';
@@ -57,7 +58,8 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
     this.log = opts.log;
-    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, opts.config.demo));
+    const demo = (opts.runDemo ?? opts.config.demo?.enabled) ? opts.config.demo : undefined;
+    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, demo));
     this.world = new SimWorld({ seed: opts.config.rig.seed, clock: this.clock, scene: opts.config.scene });
     this.registry = opts.registry ?? createDefaultRegistry();
     this.services = opts.services ?? createServices(opts.config);
@@ -75,7 +77,8 @@ export class Daemon {
     for (const [id, driver] of built) {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });
-      const sub = driver.state$.subscribe((state) => {
+      // skip(1): the initial `disconnected` every new driver starts in.
+      const sub = driver.state$.pipe(skip(1)).subscribe((state) => {
         if (state === 'fault') dlog.error({ state, code: driver.lastFault?.code, err: driver.lastFault?.message }, `${id}: fault`);
         else dlog.info({ state }, `${id}: ${state}`);
       });

@@ -28,10 +28,15 @@ export interface WriterLimits {
   diskCheckEveryBytes: number;
 }
 
+/** Longest wait of a partial batch before it is written (bounds the commit latency), ms of wall time. */
+const FLUSH_DELAY_MS = 4;
+/** Longest run of synchronous writes per event-loop turn, ms. */
+const FLUSH_BUDGET_MS = 8;
+
 export const DEFAULT_LIMITS: WriterLimits = {
   maxQueueBytes: 64 * 2 ** 20,
   maxQueueItems: 100_000,
-  batchItems: 4096,
+  batchItems: 1024,
   minFreeBytes: 256 * 2 ** 20,
   diskCheckEveryBytes: 32 * 2 ** 20,
 };
@@ -63,7 +68,8 @@ export class SessionWriter {
   private queue: Item[] = [];
   private head = 0;
   private queuedBytes = 0;
-  private flushScheduled = false;
+  private flushScheduled: false | 'timer' | 'immediate' = false;
+  private flushTimer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private readonly streamIds = new Map<string, number>();
   private bytesSinceDiskCheck = 0;
@@ -170,6 +176,7 @@ export class SessionWriter {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.closed = true;
+      if (this.flushTimer) clearTimeout(this.flushTimer);
       this.db.close();
       this.lock.release();
       for (const w of this.waiters.splice(0)) w();
@@ -187,14 +194,29 @@ export class SessionWriter {
   }
 
   private schedule(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.closed) return;
-      this.flushBatch();
-      if (this.queued > 0) this.schedule();
-    });
+    // A full batch is written on the next turn; a partial one waits up to FLUSH_DELAY_MS for company,
+    // so a slow trickle of frames does not cost one transaction each.
+    if (this.queued >= this.limits.batchItems) {
+      if (this.flushScheduled === 'immediate') return;
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.flushScheduled = 'immediate';
+      setImmediate(() => this.flushTurn());
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = 'timer';
+      this.flushTimer = setTimeout(() => this.flushTurn(), FLUSH_DELAY_MS);
+    }
+  }
+
+  private flushTurn(): void {
+    this.flushScheduled = false;
+    this.flushTimer = undefined;
+    if (this.closed) return;
+    // A few batches per turn, bounded in time so the event loop stays responsive.
+    const until = performance.now() + FLUSH_BUDGET_MS;
+    do this.flushBatch();
+    while (this.queued > 0 && !this.fatal && performance.now() < until);
+    if (this.queued > 0) this.schedule();
   }
 
   private flushBatch(): void {
