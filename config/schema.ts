@@ -12,6 +12,7 @@
  */
 
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
+import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
 import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
@@ -97,6 +98,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   demo: DEMO_SCHEMA,
   // ---- sections of other owners: sessions, api, ... ----
   sessions: SESSIONS_SCHEMA,
+  api: API_CONFIG_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */

@@ -308,8 +308,14 @@ function normaliseAxes(axes: readonly number[] | undefined, ndim: number): numbe
   return sorted;
 }
 
+/**
+ * An output array for a kernel that writes every element: uninitialised
+ * memory (no zero-fill), its own ArrayBuffer (not Node's shared Buffer pool).
+ */
 function alloc<A extends FloatArray>(like: A, length: number): A {
-  return (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as A;
+  const f32 = like instanceof Float32Array;
+  const bytes = Buffer.allocUnsafeSlow(length * (f32 ? 4 : 8));
+  return (f32 ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Float64Array(bytes.buffer, bytes.byteOffset, length)) as A;
 }
 
 function halvedShape(shape: readonly number[], axes: readonly number[]): number[] {
@@ -596,7 +602,9 @@ export interface SvtOptions {
   /**
    * 'svt' (default): X_k = D_τ(Y_{k−1}), Y_k = Y_{k−1} + δ·P_Ω(M − X_k), D_τ shrinking every
    * singular value by τ. 'softImpute' (Mazumder, Hastie & Tibshirani 2010): X ← D_τ(P_Ω(M) + P_Ω⊥(X)).
-   * 'hardImpute': X ← best rank-`rank` approximation of P_Ω(M) + P_Ω⊥(X) (needs options.rank).
+   * 'hardImpute': X ← best rank-`rank` approximation of P_Ω(M) + P_Ω⊥(X) (needs options.rank). It is
+   *   non-convex: give it a good `init` (e.g. the svt result); without one it starts from the rank-r
+   *   truncation of P_Ω(M)/p and may stall in a poor fixed point.
    */
   method?: CompletionMethod;
   /**
@@ -611,7 +619,7 @@ export interface SvtOptions {
   tol?: number;
   /** Iteration cap (≥ 1). Default SVT_MAX_ITER. */
   maxIter?: number;
-  /** hardImpute: the rank cap (1 ≤ rank ≤ min(m, n)). */
+  /** hardImpute: the rank cap (1 ≤ rank ≤ min(m, n)). Centring adds a rank-1 term to a map with an offset: use r + 1 for a rank-r map plus a constant. */
   rank?: number;
   /**
    * Starting matrix (m×n), e.g. the DLNet output in DLMC. svt: the dual variable starts at

@@ -101,6 +101,39 @@ struct RotationLog {
   }
 };
 
+// K rotations chained through consecutive rows (r0,r1), (r1,r2), ...: one
+// pass loads and stores each of the K+1 rows once, instead of twice per
+// rotation (the rotation phase is bound by loads and stores, not flops).
+template <int K>
+inline void RotChain(double* const* rows, const double* c, const double* s, size_t w) {
+  // Blocks of 8 through local buffers: the rows may not alias, but the
+  // compiler cannot know; local arrays let it vectorise without checks.
+  constexpr size_t B = 8;
+  size_t i0 = 0;
+  for (; i0 + B <= w; i0 += B) {
+    double carry[B], next[B], out[B];
+    for (size_t i = 0; i < B; ++i) carry[i] = rows[0][i0 + i];
+    for (int t = 0; t < K; ++t) {
+      for (size_t i = 0; i < B; ++i) next[i] = rows[t + 1][i0 + i];
+      for (size_t i = 0; i < B; ++i) {
+        out[i] = c[t] * carry[i] + s[t] * next[i];
+        carry[i] = c[t] * next[i] - s[t] * carry[i];
+      }
+      for (size_t i = 0; i < B; ++i) rows[t][i0 + i] = out[i];
+    }
+    for (size_t i = 0; i < B; ++i) rows[K][i0 + i] = carry[i];
+  }
+  for (; i0 < w; ++i0) {
+    double carry = rows[0][i0];
+    for (int t = 0; t < K; ++t) {
+      const double next = rows[t + 1][i0];
+      rows[t][i0] = c[t] * carry + s[t] * next;
+      carry = c[t] * next - s[t] * carry;
+    }
+    rows[K][i0] = carry;
+  }
+}
+
 // Applies the logged rotations in order, one strip of columns at a time: a
 // 64-column strip of every row (n x 512 B) stays in L2 while all the
 // rotations of several sweeps run over it, instead of streaming the whole
@@ -108,10 +141,33 @@ struct RotationLog {
 QSCOPE_SIMD_CLONES void ApplyRotations(const RotationLog& log, double* rows, size_t cols) {
   if (rows == nullptr || log.a.empty()) return;
   constexpr size_t kStrip = 64;
+  constexpr int kMaxChain = 4;
+  const size_t nr = log.a.size();
   for (size_t c0 = 0; c0 < cols; c0 += kStrip) {
     const size_t w = std::min(kStrip, cols - c0);
-    for (size_t r = 0; r < log.a.size(); ++r)
-      Rot(rows + log.a[r] * cols + c0, rows + log.b[r] * cols + c0, w, log.c[r], log.s[r]);
+    for (size_t r = 0; r < nr;) {
+      // Longest chain (a0,a1), (a1,a2), ... of distinct rows starting at r.
+      double* chain[kMaxChain + 1];
+      chain[0] = rows + log.a[r] * cols + c0;
+      int k = 0;
+      while (k < kMaxChain && r + k < nr && (k == 0 || log.a[r + k] == log.b[r + k - 1])) {
+        const size_t next = log.b[r + k];
+        bool fresh = true;
+        for (int t = 0; t <= k; ++t)
+          if (chain[t] == rows + next * cols + c0) fresh = false;
+        if (!fresh) break;
+        chain[++k] = rows + next * cols + c0;
+      }
+      const double* cr = log.c.data() + r;
+      const double* sr = log.s.data() + r;
+      switch (k) {
+        case 4: RotChain<4>(chain, cr, sr, w); break;
+        case 3: RotChain<3>(chain, cr, sr, w); break;
+        case 2: RotChain<2>(chain, cr, sr, w); break;
+        default: RotChain<1>(chain, cr, sr, w); k = 1; break;
+      }
+      r += static_cast<size_t>(k);
+    }
   }
 }
 

@@ -127,6 +127,13 @@ SvtOutput Complete(const SvtInput& in, const std::atomic<bool>& cancel) {
   if (hasInit)
     for (size_t i = 0; i < mn; ++i) x[i] = in.init[i] - mean;
 
+  if (in.method == Method::kHardImpute && !hasInit) {
+    // Spectral start: the rank-r truncation of P_Omega(M) / p, an unbiased
+    // estimate of M (a zero start often stalls in a poor fixed point).
+    const double p = static_cast<double>(count) / static_cast<double>(mn);
+    for (size_t i = 0; i < mn; ++i) y[i] = pm[i] / p;
+    shrink.Apply(y.data(), 0.0, in.rank, x.data());
+  }
   if (in.method == Method::kSvt) {
     if (hasInit) {
       // Lift init so that D_tau(Y_0) = init: Y_0 = U (S + tau) V^T on s > 0.

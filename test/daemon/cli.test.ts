@@ -1,10 +1,11 @@
 /** The built `qscope` command, spawned as a user would run it. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { configFile, root, runCli } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configFile, removeTempDirs, root, runCli } from './helpers.js';
 
 describe('qscope CLI', () => {
+  afterAll(removeTempDirs);
   it('--version prints the package version', () => {
     const r = runCli(['--version']);
     expect(r.status).toBe(0);

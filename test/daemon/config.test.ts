@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigValidator, formatPath, loadConfig, parseConfigText } from '../../daemon/config.js';
 import { createDefaultRegistry } from '../../drivers/index.js';
-import { configFile, defaultConfig } from './helpers.js';
+import { configFile, defaultConfig, removeTempDirs } from './helpers.js';
 
 function issuesOf(yaml: string): string[] {
   try {
@@ -19,6 +19,7 @@ instruments:
 `;
 
 describe('config', () => {
+  afterAll(removeTempDirs);
   it('loads config/default.yaml and fills the defaults', async () => {
     const cfg = await loadConfig(defaultConfig);
     expect(cfg.rig).toMatchObject({ seed: 1, clock: 'real', speed: 1 });

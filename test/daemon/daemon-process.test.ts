@@ -3,13 +3,14 @@
  * instrument fault, and on SIGTERM disconnects its drivers and exits 0.
  * Waits are on log lines (events), never on wall-clock time.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliProcess, configFile, defaultConfig } from './helpers.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CliProcess, configFile, defaultConfig, removeTempDirs } from './helpers.js';
 
 const running: CliProcess[] = [];
 afterEach(() => {
   for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
 });
+afterAll(removeTempDirs);
 function start(args: string[]): CliProcess {
   const p = new CliProcess(args);
   running.push(p);
