@@ -151,11 +151,15 @@ export class Daemon {
         }
       });
       const outcome = await runner.runPlanOnce(demo.plan, demo.params).finally(() => progress?.unsubscribe());
-      if (outcome.status === 'done' && outcome.sessionId) {
-        const dir = (this.config as { sessions?: { dir?: string } }).sessions?.dir ?? './sessions';
-        const { exportDemoSession } = await import('./demo-export.js');
-        const out = await exportDemoSession(dir, outcome.sessionId);
-        log.info({ session: outcome.sessionId, dir: out }, `demo: images and arrays exported to ${out}`);
+      if (outcome.status === 'done' && outcome.sessionId && engine) {
+        try {
+          const dir = (this.config as { sessions?: { dir?: string } }).sessions?.dir ?? './sessions';
+          const { exportDemoSession } = await import('./demo-export.js');
+          const out = await exportDemoSession(dir, outcome.sessionId);
+          log.info({ session: outcome.sessionId, dir: out }, `demo: images and arrays exported to ${out}`);
+        } catch (err) {
+          log.warn({ session: outcome.sessionId, err: (err as Error).message }, 'demo: export failed');
+        }
       }
       if (outcome.status === 'unknown-plan') log.warn({ plan: demo.plan }, `demo: plan '${demo.plan}' is not available yet (not registered)`);
       else log.info({ plan: demo.plan, ...outcome }, `demo: plan '${demo.plan}' ${outcome.status}`);
