@@ -139,7 +139,28 @@ export class Daemon {
     }
     try {
       log.info({ plan: demo.plan, params: demo.params }, `demo: running plan '${demo.plan}' once`);
-      const outcome = await runner.runPlanOnce(demo.plan, demo.params);
+      // Progress every 10 % and, once done, an export with the images (owner of these lines: g2).
+      const engine = (runner as { engine?: import('./engine/engine.js').Engine }).engine;
+      let shown = -1;
+      const progress = engine?.events$.subscribe((ev) => {
+        const p = ev.status.progress;
+        const pct = p.total ? Math.floor((10 * p.done) / p.total) * 10 : -1;
+        if (ev.type === 'progress' && pct > shown) {
+          shown = pct;
+          log.info({ session: ev.sessionId, done: p.done, total: p.total }, `demo: ${pct} % (${p.label ?? p.done})`);
+        }
+      });
+      const outcome = await runner.runPlanOnce(demo.plan, demo.params).finally(() => progress?.unsubscribe());
+      if (outcome.status === 'done' && outcome.sessionId && engine) {
+        try {
+          const dir = (this.config as { sessions?: { dir?: string } }).sessions?.dir ?? './sessions';
+          const { exportDemoSession } = await import('./demo-export.js');
+          const out = await exportDemoSession(dir, outcome.sessionId);
+          log.info({ session: outcome.sessionId, dir: out }, `demo: images and arrays exported to ${out}`);
+        } catch (err) {
+          log.warn({ session: outcome.sessionId, err: (err as Error).message }, 'demo: export failed');
+        }
+      }
       if (outcome.status === 'unknown-plan') log.warn({ plan: demo.plan }, `demo: plan '${demo.plan}' is not available yet (not registered)`);
       else log.info({ plan: demo.plan, ...outcome }, `demo: plan '${demo.plan}' ${outcome.status}`);
     } catch (err) {

@@ -54,7 +54,7 @@ export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
       zNm: { type: 'number', unit: 'nm', default: 50_000, description: 'focus height (the sample plane)' },
       prescanPixels: { type: 'integer', unit: '1', minimum: 2, maximum: 128, default: 16, description: 'PL pre-scan grid per axis' },
       prescanDwellMs: { type: 'number', unit: 'ms', exclusiveMinimum: 0, default: 20 },
-      calibrationS: { type: 'number', unit: 's', minimum: 1, maximum: 36_000, default: 600, description: 'calibration histogram on the brightest spot' },
+      calibrationS: { type: 'number', unit: 's', minimum: 1, maximum: 36_000, default: 1800, description: 'calibration histogram on the brightest spot (the full model needs ~20 000 events)' },
       integrationMs: { type: 'number', unit: 'ms', minimum: 10, maximum: 60_000, default: 1000, description: 'one histogram per window (the paper: 1 s)' },
       method: { type: 'string', enum: [...G2_METHODS], default: 'pooled', description: 'estimator for the final maps' },
       earlyStop: { type: 'boolean', default: true, description: 'false: every pixel dwells maxDwellS' },

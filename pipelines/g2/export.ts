@@ -45,6 +45,15 @@ export const exportG2: SessionExporter = (reader, dir) => {
     dwell[p] = list.length * integrationS;
   });
   const files = ['histograms.npy', 'counts.npy', 'dwell_s.npy'];
+  // The images the pipeline rendered, as real .png files (the generic export keeps them as u8 arrays).
+  for (const s of reader.streams().filter((x) => x.kind === 'result' && x.name.startsWith('g2.png_'))) {
+    const frames = [...reader.frames('results', s.name)];
+    const last = frames[frames.length - 1];
+    if (!last) continue;
+    const name = `${s.name.slice('g2.png_'.length)}.png`;
+    writeFileSync(join(dir, name), last.payload as Uint8Array);
+    files.push(name);
+  }
   writeFileSync(join(dir, 'histograms.npy'), encodeNpy(hist, [ny, nx, k, bins]));
   writeFileSync(join(dir, 'counts.npy'), encodeNpy(counts, [ny, nx, k]));
   writeFileSync(join(dir, 'dwell_s.npy'), encodeNpy(dwell, [ny, nx]));

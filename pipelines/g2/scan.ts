@@ -188,8 +188,11 @@ export async function estimateMaps(data: HbtScanData, o: MapOptions): Promise<Sc
       for (let p = 0; p < P; p++) {
         const t = data.seconds[p]!;
         if (!(t > 0)) continue;
-        G2raw[p] = G2raw[p]! / (kappa * t);
-        varRaw[p] = varRaw[p]! / (kappa * t) ** 2;
+        // Physical range: 0 ≤ g2(0) ≤ 2 ⇒ |G2| ≤ ⟨N⟩². Without it one stray coincidence at
+        // zero delay in a dark 1 s pixel reads as a G2 spike larger than the emitter's peak.
+        const n2 = m.pl[p]! ** 2;
+        G2raw[p] = Math.min(n2, Math.max(-n2, G2raw[p]! / (kappa * t)));
+        varRaw[p] = Math.min(varRaw[p]! / (kappa * t) ** 2, n2 * n2);
       }
       const sigma = o.poolSigmaPx ?? 1;
       const { r, k } = poolKernel(sigma);

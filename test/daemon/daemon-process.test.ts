@@ -25,9 +25,11 @@ function start(args: string[]): CliProcess {
 
 describe('qscope daemon process', () => {
   it('comes up on the default rig, logs ready, and exits 0 on SIGTERM with its drivers disconnected', async () => {
-    const p = start(['daemon', '--config', defaultConfig, '--no-demo']);
+    const p = start(['daemon', '--config', defaultConfig]);
     const ready = await p.waitForMsg(/^qscope daemon ready$/);
     expect(ready.drivers).toEqual(instrumentIds.map((id) => `${id}:ready`));
+    // npm start's demo: the antibunching-scan plan starts (it runs on in the background).
+    await p.waitForMsg(/demo: running plan 'antibunching-scan' once/);
     p.child.kill('SIGTERM');
     const { code } = await p.exited;
     expect(code).toBe(0);

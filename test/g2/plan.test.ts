@@ -1,4 +1,10 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDefaultExporters, exportSession } from '../../daemon/datasets/export.js';
+import { readNpy } from '../../daemon/datasets/npy.js';
+import { reconstructG2, DEFAULT_RECONSTRUCT } from '../../pipelines/g2/reconstruct.js';
 import { scanRig, lastResult } from './scan-rig.js';
 
 describe('plan antibunching-scan on the virtual clock', () => {
@@ -16,8 +22,10 @@ describe('plan antibunching-scan on the virtual clock', () => {
     expect(rig.engine.frames(id, 'hbt0.rate').filter((f) => f.header.phase === 'prescan')).toHaveLength(256);
     const cal = lastResult(rig.engine, id, 'g2.calibration');
     const [t1] = cal.payload;
-    expect(t1).toBeGreaterThan(10);
-    expect(t1).toBeLessThan(40);
+    // The full model is poorly conditioned (t2 and a2 trade against the scale), so only roughly (bench: MODEL.md).
+    const truth = rig.world.scene<{ emitters: { t1Ns: number }[] }>('emitters', () => ({ emitters: [] })).emitters[0]!.t1Ns;
+    expect(t1! / truth).toBeGreaterThan(0.5);
+    expect(t1! / truth).toBeLessThan(2.5);
     expect(rig.engine.frames(id, 'hbt0.histogram').length).toBeGreaterThan(256);
   });
 
@@ -43,5 +51,37 @@ describe('plan antibunching-scan on the virtual clock', () => {
     expect(m.plFwhmNm).toBeLessThan(315);
     expect(m.fwhmRatio).toBeGreaterThan(0.6);
     expect(m.fwhmRatio).toBeLessThan(0.82);
+  });
+
+  it('qscope export writes the hbt-scan dataset and PNGs; reconstruct g2 reads it back', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'qscope-g2-export-'));
+    try {
+      const reader = rig.store.open(id);
+      try {
+        exportSession(reader, join(tmp, 'export'), await createDefaultExporters());
+      } finally {
+        reader.close();
+      }
+      const m = JSON.parse(readFileSync(join(tmp, 'export', 'manifest.json'), 'utf8'));
+      expect(m.kind).toBe('hbt-scan');
+      expect(m.shape).toEqual([16, 16]);
+      expect(m.parameters.bins).toBe(215);
+      for (const f of ['histograms.npy', 'counts.npy', 'dwell_s.npy', 'G2.png', 'pl.png']) expect(existsSync(join(tmp, 'export', f))).toBe(true);
+      const h = readNpy(join(tmp, 'export', 'histograms.npy'));
+      expect(h.shape.slice(0, 2)).toEqual([16, 16]);
+      expect(h.shape[3]).toBe(215);
+      // Replaying the stop rule on the exported data reproduces the online dwell map exactly.
+      const metrics = await reconstructG2(join(tmp, 'export'), join(tmp, 'rec'), { ...DEFAULT_RECONSTRUCT, maxDwellS: 20 });
+      const online = lastResult(rig.engine, id, 'g2.dwell_s').payload;
+      const offline = readNpy(join(tmp, 'rec', 'dwell_s.npy')).data as Float64Array;
+      expect(Array.from(offline)).toEqual(Array.from(online));
+      expect(Number(metrics.fwhmRatio)).toBeCloseTo(Number((lastResult(rig.engine, id, 'g2.metrics').header as { fwhmRatio: number }).fwhmRatio), 6);
+      for (const f of ['g2.npy', 'g2_std.npy', 'pl.npy', 'G2.npy', 'dwell_s.npy', 'metrics.json', 'G2.png']) expect(existsSync(join(tmp, 'rec', f))).toBe(true);
+      // Without early stopping every acquired histogram is used: the same dwell (the export holds no more).
+      const all = await reconstructG2(join(tmp, 'export'), join(tmp, 'rec-all'), { ...DEFAULT_RECONSTRUCT, earlyStop: false });
+      expect(all.totalDwellS).toBe(metrics.totalDwellS);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
