@@ -220,7 +220,9 @@ export class SessionWriter {
     const until = performance.now() + FLUSH_BUDGET_MS;
     do this.flushBatch();
     while (this.queued > 0 && !this.fatal && performance.now() < until);
-    if (this.queued > 0) this.schedule();
+    // After a fatal error the session is ending and finish() writes what is left; rescheduling here would
+    // retry a failing write on every turn of the event loop until then.
+    if (this.queued > 0 && !this.fatal) this.schedule();
   }
 
   private flushBatch(): void {
@@ -239,9 +241,13 @@ export class SessionWriter {
         else results++;
       }
     }
+    const knownStreams = this.streamIds.size;
     try {
       this.writeBatch(batch);
     } catch (err) {
+      // The rollback removed the stream rows this batch inserted: forget their ids too, or a retry
+      // (finish()) would write frames under a stream id that no longer exists.
+      for (const [name, sid] of this.streamIds) if (sid > knownStreams) this.streamIds.delete(name);
       this.die(new Error(`${this.path}: write failed: ${(err as Error).message}`, { cause: err }));
       return;
     }

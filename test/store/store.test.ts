@@ -87,6 +87,29 @@ describe('session store', () => {
     r.close();
   });
 
+  it('a write error ends recording once (no retry on every turn), and finish() still writes the queued tail once the fault clears', async () => {
+    const store = new SessionStore(tmp.dir, { limits: { ...limits, batchItems: 8 } });
+    const { id, writer } = store.create({ ...base, id: 's-werr' });
+    // A second connection injects the fault: every insert into frames aborts.
+    const other = new Database(writer.path);
+    other.exec("CREATE TRIGGER inject BEFORE INSERT ON frames BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    const fatal: Error[] = [];
+    writer.onFatal = (err) => fatal.push(err);
+    for (let seq = 0; seq < 40; seq++) writer.append(makeFrame('a.h', seq, seq, new Uint32Array([seq])), 'instrument');
+    for (let i = 0; i < 20 && fatal.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(fatal.map((e) => e.message)).toEqual([`${writer.path}: write failed: injected`]);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect((writer as unknown as { flushScheduled: unknown }).flushScheduled).toBe(false);
+    expect(writer.queued).toBe(40);
+    other.exec('DROP TRIGGER inject');
+    other.close();
+    writer.finish({ status: 'failed', reason: 'write failed', durationNs: 0 });
+    const r = store.open(id);
+    expect(r.session()).toMatchObject({ status: 'failed', reason: 'write failed' });
+    expect([...r.frames('frames')].map((f) => f.payload[0])).toEqual([...Array(40).keys()]);
+    r.close();
+  });
+
   it('a live writer is never mislabelled; once the writer is gone the session reads as interrupted', () => {
     const store = new SessionStore(tmp.dir, { limits });
     const { id, writer } = store.create({ ...base, id: 's4' });
