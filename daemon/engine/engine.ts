@@ -54,6 +54,10 @@ export class Engine {
   private readonly softwareVersion: string;
   private readonly log: EngineLogger | undefined;
   private current: SessionRun | undefined;
+  /** A start() between its checks and `current` being set (it awaits the pipeline factory): a second one is refused. */
+  private pendingStart: Promise<string> | undefined;
+  /** Set by stop(): no session may start after it. */
+  private stopped = false;
   private readonly runs = new Map<string, { run: SessionRun; done: Promise<SessionStatus> }>();
   private readonly framesSubject = new Subject<SessionFrame>();
   private readonly eventsSubject = new Subject<SessionEvent>();
@@ -143,8 +147,18 @@ export class Engine {
    * session file and starts the plan. Resolves with the session id once the
    * session is running (it runs on in the background; see `whenEnded`).
    */
-  async start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
-    if (this.current && !this.current.isFinal()) throw new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`);
+  start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
+    if (this.stopped) return Promise.reject(new EngineError('BAD_STATE', 'engine is stopping: no new session may start'));
+    if (this.current && !this.current.isFinal()) return Promise.reject(new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`));
+    if (this.pendingStart) return Promise.reject(new EngineError('SESSION_RUNNING', 'another session is starting; one session per rig'));
+    const starting = this.doStart(planName, params, opts, replay).finally(() => {
+      this.pendingStart = undefined;
+    });
+    this.pendingStart = starting;
+    return starting;
+  }
+
+  private async doStart(planName: string, params: unknown, opts: StartOptions, replay: ReplayHooks | undefined): Promise<string> {
     const plan = (() => {
       try {
         return this.plans.get(planName);
@@ -314,6 +328,9 @@ export class Engine {
 
   /** Aborts a running session and waits for it (daemon shutdown). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    // A start in flight would otherwise begin a session after the engine stopped.
+    await this.pendingStart?.catch(() => undefined);
     const run = this.current;
     if (run && !run.isFinal()) await this.abort(run.sessionId, 'daemon stopping');
     this.framesSubject.complete();

@@ -182,6 +182,27 @@ describe('ownership, faults, params', () => {
     await expect(engine.callInstrument('nope', 'x')).rejects.toMatchObject({ code: 'UNKNOWN_INSTRUMENT' });
   });
 
+  it('two starts racing (the first awaiting its pipeline factory) run one session; the other is refused', async () => {
+    const { engine } = await makeEngine(tmp.dir);
+    const both = await Promise.allSettled([engine.start('test-stream', { stopAfter: 2 }), engine.start('test-stream', { stopAfter: 2 })]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'SESSION_RUNNING' });
+    const id = (both.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<string>).value;
+    expect((await engine.whenEnded(id)).state).toBe('completed');
+    expect(engine.listSessions()).toHaveLength(1);
+  });
+
+  it('no session starts once stop() has begun, even one whose start was already in flight', async () => {
+    const { engine } = await makeEngine(tmp.dir);
+    const inFlight = engine.start('test-stream', { stopAfter: 1000 });
+    const stopped = engine.stop();
+    await expect(engine.start('test-stream', {})).rejects.toMatchObject({ code: 'BAD_STATE' });
+    await stopped;
+    const id = await inFlight;
+    expect(engine.session(id).state).toBe('aborted');
+  });
+
   it('a driver fault mid-session fails it with the reason recorded and the data intact', async () => {
     const { engine } = await makeEngine(tmp.dir, { faults: { hbt0: { disconnectAtMs: 5500 } } });
     const id = await engine.start('test-raster', { nx: 3, ny: 3 });
