@@ -65,6 +65,21 @@ interface NativeAddon {
 
 const addon: NativeAddon = loadAddon();
 
+/**
+ * Shared argument check: `options` is undefined or a plain object whose keys are all in `allowed`
+ * (a misspelled key is named, as better-sqlite3 does). Returns the options, `{}` when undefined.
+ */
+function checkOptions(options: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`options: must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'Array' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new TypeError(`options.${key}: unknown option (allowed: ${allowed.join(', ')})`);
+  }
+  return options as Record<string, unknown>;
+}
+
 /** Shared argument check: a shape is a non-empty list of positive integers. */
 export function checkShape(shape: readonly number[], name = 'shape'): number {
   if (!Array.isArray(shape) || shape.length === 0) throw new RangeError(`${name}: must be a non-empty array of positive integers`);
@@ -197,6 +212,7 @@ export async function variableDensityMaskAsync(shape: readonly number[], fractio
 function checkVariableDensity(shape: readonly number[], fraction: number, options: VariableDensityOptions, seed: number): { centre: readonly number[]; decay: number } {
   checkFraction(fraction, checkMaskShape(shape));
   if (typeof options !== 'object' || options === null) throw new RangeError('options: must be an object {centre?, decay}');
+  checkOptions(options, ['centre', 'decay']); // `center` would otherwise be ignored silently
   const { decay } = options;
   if (typeof decay !== 'number' || !Number.isFinite(decay) || decay <= 0) throw new RangeError(`decay: must be a finite number > 0, got ${String(decay)}`);
   const centre = options.centre ?? shape.map((d) => (d - 1) / 2);
@@ -256,8 +272,8 @@ export interface FftPlanCacheStats {
   isa: string;
 }
 
-const FFT_OPTIONS = new Set(['axes', 'inverse', 'inPlace']);
-const RFFT_OPTIONS = new Set(['axes']);
+const FFT_OPTIONS = ['axes', 'inverse', 'inPlace'] as const;
+const RFFT_OPTIONS = ['axes'] as const;
 
 function checkFloatArray(a: unknown, name: string): asserts a is FloatArray {
   if (!(a instanceof Float32Array) && !(a instanceof Float64Array)) {
@@ -279,14 +295,6 @@ function checkSameType(a: FloatArray, b: unknown, nameA: string, nameB: string):
 function checkLength(a: FloatArray, expected: number, name: string, shape: readonly number[]): void {
   if (a.length !== expected) {
     throw new RangeError(`${name}: length ${a.length} does not match shape [${shape.join(', ')}] (${expected} elements)`);
-  }
-}
-
-function checkOptions(options: object | undefined, allowed: Set<string>): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== 'object') throw new TypeError(`options: must be an object, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!allowed.has(key)) throw new TypeError(`options.${key}: unknown option (allowed: ${[...allowed].join(', ')})`);
   }
 }
 
@@ -518,16 +526,6 @@ export interface SvdOptions {
 
 const SVD_OPTIONS = ['k', 'computeUV', 'oversample', 'powerIterations', 'seed'] as const;
 
-/** Rejects a non-object options argument or a misspelled key, naming it. */
-function checkKnownOptions(options: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options: must be an object');
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new RangeError(`options.${key}: unknown option (expected one of ${allowed.join(', ')})`);
-  }
-  return options as Record<string, unknown>;
-}
-
 function checkInteger(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name}: must be an integer in [${min}, ${max}], got ${String(value)}`);
@@ -551,7 +549,7 @@ type SvdArgs = [Float64Array, number, number, number, boolean, number, number, n
 function svdArgs(a: Float64Array, m: number, n: number, options: SvdOptions | undefined): SvdArgs {
   checkShape([m, n], '[m, n]');
   checkMatrix(a, 'a', m, n, true);
-  const o = checkKnownOptions(options, SVD_OPTIONS);
+  const o = checkOptions(options, SVD_OPTIONS);
   const k = o.k === undefined ? 0 : checkInteger(o.k, 'options.k', 1, Math.min(m, n));
   if (o.computeUV !== undefined && typeof o.computeUV !== 'boolean') throw new TypeError('options.computeUV: must be a boolean');
   const oversample = o.oversample === undefined ? 10 : checkInteger(o.oversample, 'options.oversample', 0, 1000);
@@ -700,7 +698,7 @@ export function svt(observed: Float64Array, mask: Uint8Array, m: number, n: numb
     checkMatrix(observed, 'observed', m, n, false);
     if (!(mask instanceof Uint8Array)) throw new TypeError('mask: must be a Uint8Array');
     if (mask.length !== m * n) throw new RangeError(`mask: length ${mask.length} does not match m*n = ${m * n}`);
-    checkKnownOptions(options, SVT_OPTIONS);
+    checkOptions(options, SVT_OPTIONS);
     const method = o.method ?? 'svt';
     if (!METHODS.includes(method)) throw new RangeError(`options.method: must be one of ${METHODS.join(', ')}, got ${String(method)}`);
     if (o.center !== undefined && typeof o.center !== 'boolean') throw new TypeError('options.center: must be a boolean');
@@ -802,7 +800,7 @@ export function nextSamples(mask: Uint8Array, recon: Float64Array | null, m: num
   if (!(mask instanceof Uint8Array)) throw new TypeError('mask: must be a Uint8Array');
   if (mask.length !== m * n) throw new RangeError(`mask: length ${mask.length} does not match m*n = ${m * n}`);
   checkInteger(k, 'k', 1, m * n);
-  const o = checkKnownOptions(options, SAMPLING_OPTIONS) as Partial<NextSamplesOptions>;
+  const o = checkOptions(options, SAMPLING_OPTIONS) as Partial<NextSamplesOptions>;
   if (options === undefined) throw new TypeError('options: required (options.strategy)');
   const strategy = o.strategy;
   if (strategy === undefined || !STRATEGIES.includes(strategy)) throw new RangeError(`options.strategy: must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`);

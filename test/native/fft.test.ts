@@ -525,6 +525,7 @@ describe('bad input', () => {
     expect(() => fft(re, im, [6], { axis: [0] } as never)).toThrow(/^options\.axis: unknown option/);
     expect(() => fft(re, im, [6], { inverse: 1 } as never)).toThrow(/^options\.inverse: must be a boolean/);
     expect(() => rfft(re, [6], { inverse: true } as never)).toThrow(/^options\.inverse: unknown option/);
+    expect(() => fft(re, im, [6], [] as never)).toThrow(/^options: must be an object, got Array/);
   });
 
   it('async forms reject with the same errors', async () => {
