@@ -35,4 +35,13 @@ describe('committed g2 CNN (regression)', () => {
     const meanStd = (idx: number[]) => idx.reduce((a, i) => a + r.std[i]!, 0) / idx.length;
     expect(meanStd(order.slice(-q))).toBeGreaterThan(meanStd(order.slice(0, q)));
   });
+
+  it('a request in flight when the worker ends is rejected, and so is any later one (never a hang)', async () => {
+    const c = new CnnClient();
+    await c.ready;
+    const inFlight = c.predict(new Float64Array(2 * G.bins), 2);
+    await c.close();
+    await expect(inFlight).rejects.toThrow(/cnn worker: exited/);
+    await expect(c.predict(new Float64Array(G.bins), 1)).rejects.toThrow(/cnn worker: closed/);
+  });
 });
