@@ -110,6 +110,16 @@ describe('session store', () => {
     r.close();
   });
 
+  it('metadata JSON cannot hold is refused by name before any file, lock or handle is taken', () => {
+    const store = new SessionStore(tmp.dir, { limits });
+    const fds = readdirSync('/proc/self/fd').length;
+    expect(() => store.create({ ...base, id: 's-big', metadata: { shots: 1n } })).toThrow(/^session metadata: not JSON-serialisable/);
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
+    expect(existsSync(join(tmp.dir, 's-big.db'))).toBe(false);
+    const { writer } = store.create({ ...base, id: 's-big' });
+    writer.finish({ status: 'completed', durationNs: 0 });
+  });
+
   it('a live writer is never mislabelled; once the writer is gone the session reads as interrupted', () => {
     const store = new SessionStore(tmp.dir, { limits });
     const { id, writer } = store.create({ ...base, id: 's4' });
