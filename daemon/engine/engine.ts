@@ -15,7 +15,7 @@ import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
-import { ParamsError } from '../plans/params.js';
+import { ParamsError, describeAjvError } from '../plans/params.js';
 import type { PlanDescription, PlanRegistry } from '../plans/index.js';
 import type { SessionStore, SessionSummary } from '../store/store.js';
 import type { SessionReader } from '../store/reader.js';
@@ -126,7 +126,7 @@ export class Engine {
     }
     const copy = structuredClone(params ?? {});
     if (!validate(copy)) {
-      throw new EngineError('BAD_PARAMS', (validate.errors ?? []).map((e) => `params${e.instancePath.replace(/\//g, '.')}: ${e.message}`).join('; '));
+      throw new EngineError('BAD_PARAMS', (validate.errors ?? []).map((e) => describeAjvError(e, 'params')).join('; '));
     }
     return drv.call(command, copy);
   }

@@ -178,7 +178,10 @@ describe('ownership, faults, params', () => {
     await expect(engine.start('test-stream', {})).rejects.toMatchObject({ code: 'SESSION_RUNNING' });
     await engine.whenEnded(id);
     await expect(engine.callInstrument('piezo0', 'moveTo', { xNm: 1, yNm: 2 })).resolves.toBeUndefined();
-    await expect(engine.callInstrument('piezo0', 'moveTo', { xNm: 'a' })).rejects.toMatchObject({ code: 'BAD_PARAMS' });
+    await expect(engine.callInstrument('piezo0', 'moveTo', { xNm: 'a' })).rejects.toMatchObject({
+      code: 'BAD_PARAMS',
+      message: "params: missing required parameter 'yNm'; params.xNm: must be number",
+    });
     await expect(engine.callInstrument('nope', 'x')).rejects.toMatchObject({ code: 'UNKNOWN_INSTRUMENT' });
   });
 
