@@ -57,6 +57,7 @@ async function recordDirect(name, durability, batchItems) {
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   h.disable();
+  await writer.finalCheckpoint; // the WAL folded into the file before its size is taken
   const r = store.open(id);
   const stored = r.count('frames');
   r.close();
