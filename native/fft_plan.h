@@ -18,7 +18,7 @@ constexpr std::size_t kMaxGenericRadix = 64;
 constexpr std::size_t kFourStepMin = 256;
 // Above this many bytes of data + scratch, the four-step columns are done in
 // blocks of at most kFourStepBlock columns so each block stays in L2.
-constexpr std::size_t kFourStepBlockedBytes = std::size_t(1) << 20;
+constexpr std::size_t kFourStepBlockedBytes = std::size_t(1) << 18;
 constexpr std::size_t kFourStepBlock = 32;
 
 template <typename T>

@@ -57,7 +57,7 @@ interface NativeAddon {
   // ---- svt + adaptive sampling (native/svt.cc, native/sampling.cc) ----
   /** Queues one completion on the thread pool; cancel() is polled between iterations. */
   svtStart(observed: Float64Array, mask: Uint8Array, m: number, n: number, method: number, tau: number, delta: number,
-    tol: number, maxIter: number, rank: number, center: boolean, init: Float64Array | null): { promise: Promise<RawSvt>; cancel(): void };
+    tol: number, maxIter: number, rank: number, center: boolean, init: Float64Array | null, initFloor: number): { promise: Promise<RawSvt>; cancel(): void };
   nextSamples(mask: Uint8Array, recon: Float64Array | null, m: number, n: number, k: number, strategy: number,
     uncertainty: Float64Array | null, minDistance: number, seed: number, rank: number): Uint32Array;
   [name: string]: unknown;
@@ -623,10 +623,20 @@ export interface SvtOptions {
   rank?: number;
   /**
    * Starting matrix (m×n), e.g. the DLNet output in DLMC. svt: the dual variable starts at
-   * U(S + τ)Vᵀ from the SVD of init − μ, so the first iterate is init itself; the impute methods
-   * start their fill-in from it. Default: none (svt then uses CCS's "kicking" start, Y₀ = k₀δP_Ω(M)).
+   * U(S + τ)Vᵀ from the SVD of init − μ, so that the first iterate is init (see initMode); the
+   * impute methods start their fill-in from it. Default: none (svt then uses CCS's "kicking" start,
+   * Y₀ = k₀δP_Ω(M)).
    */
   init?: Float64Array;
+  /**
+   * svt with init: 'lowRank' (default) keeps only init's components with singular values above
+   * SVT_INIT_FLOOR·τ, so the first iterate is init's significant low-rank part and the result is
+   * not pulled towards init's noise (a CNN estimate with 10–40 % error is completed to a few %
+   * from 10–20 % samples where a cold start leaves 30–75 %; at 10–20 % it takes more iterations than
+   * a cold start). 'exact' keeps all of init: the first iterate is init itself, the iteration stops
+   * soonest, and unobserved entries keep init's errors.
+   */
+  initMode?: 'lowRank' | 'exact';
   /**
    * Centre by μ = the mean of the observed entries before completing (default true): low-rank
    * completion of a map with a large offset (populations near 0.5) otherwise spends its rank and its
@@ -661,8 +671,10 @@ export const SVT_DELTA = 1.9;
 export const SVT_TOL = 1e-3;
 /** Default iteration cap. */
 export const SVT_MAX_ITER = 3000;
+/** initMode 'lowRank': init's components below this multiple of τ are dropped. */
+export const SVT_INIT_FLOOR = 0.05;
 
-const SVT_OPTIONS = ['method', 'tau', 'delta', 'tol', 'maxIter', 'rank', 'init', 'center', 'signal'] as const;
+const SVT_OPTIONS = ['method', 'tau', 'delta', 'tol', 'maxIter', 'rank', 'init', 'initMode', 'center', 'signal'] as const;
 
 function positiveNumber(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name}: must be a finite number > 0, got ${String(value)}`);
@@ -721,9 +733,11 @@ export function svt(observed: Float64Array, mask: Uint8Array, m: number, n: numb
       throw new RangeError("options.rank: only used by method 'hardImpute'");
     }
     const init = o.init === undefined ? null : checkMatrix(o.init, 'options.init', m, n, true);
+    const initMode = o.initMode ?? 'lowRank';
+    if (initMode !== 'lowRank' && initMode !== 'exact') throw new RangeError(`options.initMode: must be 'lowRank' or 'exact', got ${String(initMode)}`);
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('options.signal: must be an AbortSignal');
     if (o.signal?.aborted) return Promise.reject(o.signal.reason);
-    started = addon.svtStart(observed, mask, m, n, METHODS.indexOf(method), tau, delta, tol, maxIter, rank, center, init);
+    started = addon.svtStart(observed, mask, m, n, METHODS.indexOf(method), tau, delta, tol, maxIter, rank, center, init, initMode === 'exact' ? 0 : SVT_INIT_FLOOR);
   } catch (err) {
     return Promise.reject(err);
   }

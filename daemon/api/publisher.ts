@@ -36,6 +36,8 @@ export class DataPublisher {
   private subs: Subscription[] = [];
   private subscriptionLoop: Promise<void> | undefined;
   private readonly subscriptionWaiters: Array<{ prefix: string; count: number; resolve: () => void }> = [];
+  /** Frames or statuses that could not be serialised (logged, skipped). */
+  unpublishable = 0;
   /** Subscribe messages received per topic prefix (a subscriber counts once per prefix it subscribes). */
   readonly subscriptions = new Map<string, number>();
 
@@ -44,12 +46,15 @@ export class DataPublisher {
       context: opts.context,
       linger: opts.lingerMs,
       verbosity: 'allSubsUnsubs',
+      // PUB never blocks (it drops at the HWM), so sends can take zeromq.js's synchronous path every time;
+      // the queue yields to the event loop every 256 sends instead (measured: docs/BENCHMARKS.md).
+      sendTimeout: 0,
       sendHighWaterMark: opts.sendHighWaterMark,
       ...(opts.curve
         ? { curveServer: true, curvePublicKey: opts.curve.publicKey, curveSecretKey: opts.curve.secretKey, zapDomain: 'qscope' }
         : {}),
     });
-    this.queue = new SendQueue(this.socket, opts.queueCapacity, (err) => opts.log?.('warn', 'data message not sent', { err: String(err) }));
+    this.queue = new SendQueue(this.socket, opts.queueCapacity, (err) => opts.log?.('warn', 'data message not sent', { err: String(err) }), 256);
   }
 
   get endpoint(): string {
@@ -66,17 +71,28 @@ export class DataPublisher {
     this.subscriptionLoop = this.watchSubscriptions();
     this.subs.push(
       target.frames$.subscribe({
-        next: ({ session, frame }) => this.publishFrame(session, frame),
+        // A frame that cannot be serialised is logged and skipped: a throw here would escape into RxJS's
+        // unhandled-error path and take the daemon down.
+        next: ({ session, frame }) => this.guard(() => this.publishFrame(session, frame), frame.header.stream),
         error: (err) => this.opts.log?.('error', 'frames$ errored; live data stopped', { err: String(err) }),
       }),
     );
     if (target.sessionEvents$) {
       this.subs.push(
         target.sessionEvents$.subscribe({
-          next: (status) => this.publishStatus(status),
+          next: (status) => this.guard(() => this.publishStatus(status), 'status'),
           error: (err) => this.opts.log?.('error', 'sessionEvents$ errored', { err: String(err) }),
         }),
       );
+    }
+  }
+
+  private guard(publish: () => void, what: string): void {
+    try {
+      publish();
+    } catch (err) {
+      this.unpublishable++;
+      this.opts.log?.('warn', `data: ${what} not published`, { err: String(err) });
     }
   }
 

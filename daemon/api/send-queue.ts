@@ -21,10 +21,15 @@ export class SendQueue {
   /** Messages skipped because they had gone stale before their turn. */
   skipped = 0;
 
+  /**
+   * `yieldEvery`: hand the event loop back after this many sends in a row. Needed with `sendTimeout: 0`,
+   * where every send resolves at once and a long queue would otherwise drain in one macrotask.
+   */
   constructor(
     private readonly socket: Writable & { closed: boolean },
     private readonly capacity: number,
     private readonly onError: (err: unknown) => void = () => {},
+    private readonly yieldEvery = Infinity,
   ) {}
 
   get length(): number {
@@ -48,7 +53,13 @@ export class SendQueue {
 
   private async pump(): Promise<void> {
     try {
+      let run = 0;
       while (this.length > 0) {
+        if (++run > this.yieldEvery) {
+          run = 0;
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
         const { parts: msg, stale } = this.queue[this.head]!;
         this.queue[this.head++] = undefined as never;
         if (this.head > 1024 && this.head * 2 > this.queue.length) {

@@ -45,7 +45,7 @@ async function runStart(plan: string, opts: StartOptions): Promise<void> {
     try {
       const started = await c.start(plan, params, Object.keys(meta).length ? meta : undefined);
       if (!opts.wait) return opts.json ? printJson(started) : void process.stdout.write(`session ${started.id} started (plan ${plan})\n`);
-      const final = await follow(c, live, started.id, started, !opts.json && process.stderr.isTTY !== false);
+      const final = await follow(c, live, started.id, started, !opts.json && process.stderr.isTTY === true);
       if (opts.json) printJson(final);
       else process.stdout.write(`session ${final.id}: ${final.state}${final.reason ? ` (${String(final.reason)})` : ''}\n`);
       if (final.state === 'failed') process.exitCode = 1;

@@ -91,6 +91,11 @@ export interface ReplayReport {
   results: Comparison;
   /** Instrument frames of the replay vs the recording. */
   frames: Comparison;
+  /**
+   * What differs between the recording and the replay in what bit-identity depends on (pipeline and its
+   * version, tfjs backend, model hashes); empty when they match.
+   */
+  environment: string[];
   /** Wall time of the replay itself and of the comparison, ms (for benchmarks; never used by tests). */
   wallMs: { replay: number; compare: number };
 }
@@ -210,6 +215,15 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     try {
       const mismatches = replayed.events('mismatch').map((e) => e.data as ReplayReport['mismatches'][number]);
       const samePipeline = !o.pipeline || o.pipeline === row.pipeline;
+      const now = replayed.session();
+      const environment: string[] = [];
+      const same = (what: string, a: unknown, b: unknown) => {
+        if (JSON.stringify(a ?? null) !== JSON.stringify(b ?? null)) environment.push(`${what}: recorded ${JSON.stringify(a ?? null)}, replay ${JSON.stringify(b ?? null)}`);
+      };
+      same('pipeline', row.pipeline, now.pipeline);
+      same('pipeline version', row.pipelineVersion, now.pipelineVersion);
+      same('tfjs backend', row.tfBackend, now.tfBackend);
+      same('model hashes', row.modelHashes, now.modelHashes);
       const compareStart = performance.now();
       const results = samePipeline ? compareRecordings(reader, replayed, 'results') : { identical: false, compared: 0, differences: ['a different pipeline ran: results not compared'] };
       const frames = compareRecordings(reader, replayed, 'frames');
@@ -222,6 +236,7 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
         mismatches,
         results,
         frames,
+        environment,
         wallMs: { replay: replayMs, compare: performance.now() - compareStart },
       };
     } finally {

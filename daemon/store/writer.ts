@@ -14,6 +14,7 @@ import type { Frame } from '../../drivers/core/frame.js';
 import { payloadBytes } from '../../drivers/core/frame.js';
 import type { DurabilityOptions } from './db.js';
 import type { WriterLock } from './lock.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface WriterLimits {
   /** Queue bound in payload bytes; above it `full` is true. */
@@ -36,7 +37,7 @@ const FLUSH_BUDGET_MS = 8;
 export const DEFAULT_LIMITS: WriterLimits = {
   maxQueueBytes: 64 * 2 ** 20,
   maxQueueItems: 100_000,
-  batchItems: 1024,
+  batchItems: 256,
   minFreeBytes: 256 * 2 ** 20,
   diskCheckEveryBytes: 32 * 2 ** 20,
 };
@@ -87,6 +88,7 @@ export class SessionWriter {
   private readonly insEvent: Database.Statement;
   private readonly insStream: Database.Statement;
   private readonly writeBatch: (items: Item[]) => void;
+  private readonly checkpointer: Checkpointer;
 
   constructor(
     private readonly db: Database.Database,
@@ -96,6 +98,7 @@ export class SessionWriter {
     readonly limits: WriterLimits = DEFAULT_LIMITS,
     private readonly free: (path: string) => number = freeBytes,
   ) {
+    this.checkpointer = new Checkpointer(path, durability.durability === 'full' ? 2 : 1);
     this.insFrame = db.prepare('INSERT INTO frames (stream_id, seq, t, header, payload) VALUES (?, ?, ?, ?, ?)');
     this.insResult = db.prepare('INSERT INTO results (stream_id, seq, t, header, payload) VALUES (?, ?, ?, ?, ?)');
     this.insEvent = db.prepare('INSERT INTO events (t, type, source, data) VALUES (?, ?, ?, ?)');
@@ -177,6 +180,7 @@ export class SessionWriter {
     } finally {
       this.closed = true;
       if (this.flushTimer) clearTimeout(this.flushTimer);
+      void this.checkpointer.stop();
       this.db.close();
       this.lock.release();
       for (const w of this.waiters.splice(0)) w();
@@ -260,13 +264,15 @@ export class SessionWriter {
     if (!this.aboveLowWater()) for (const w of this.waiters.splice(0)) w();
   }
 
-  /** With `normal` durability a checkpoint syncs the WAL: it bounds what a power failure can take. */
+  /**
+   * Regular checkpoints keep the WAL short, and with `normal` durability they are what syncs it (bounding what a
+   * power failure can take). They run in a worker thread (./checkpointer.ts), never on the event loop.
+   */
   private maybeCheckpoint(): void {
-    if (this.durability.durability !== 'normal') return;
     const now = Date.now();
     if (now - this.lastCheckpoint < this.durability.checkpointIntervalMs) return;
     this.lastCheckpoint = now;
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+    this.checkpointer.request();
   }
 
   /** Throws (and reports fatal) when free space is below the limit. */

@@ -24,7 +24,9 @@ function cpuMicros() {
 }
 
 function repsFor(fn) {
-  for (let i = 0; i < 3; i++) fn(); // warm-up: plans, JIT, page faults
+  // warm-up (plans, JIT, scratch and heap growth): at least 3 calls and 50 ms
+  const w0 = cpuMicros();
+  for (let i = 0; i < 3 || cpuMicros() - w0 < 50_000; i++) fn();
   let reps = 1;
   for (;;) {
     const t0 = cpuMicros();

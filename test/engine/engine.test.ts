@@ -264,5 +264,25 @@ describe('ownership, faults, params', () => {
     r.close();
     expect(engine.listSessions().map((s) => s.id)).toEqual([id]);
   });
+
+  it('back-pressure: with a tiny store queue the engine waits for the disk and records every frame', async () => {
+    const { DEFAULT_LIMITS } = await import('../../daemon/store/writer.js');
+    const { engine } = await makeEngine(tmp.dir, { store: { limits: { ...DEFAULT_LIMITS, minFreeBytes: 1, maxQueueItems: 6, batchItems: 100 } } });
+    const writers: { full: boolean }[] = [];
+    let sawFull = 0;
+    engine.frames$.subscribe(() => {
+      const run = (engine as unknown as { current: { d: { writer: { full: boolean } } } }).current;
+      writers.push(run.d.writer);
+      if (run.d.writer.full) sawFull++;
+    });
+    const id = await engine.start('test-stream', { stopAfter: 40, maxFrames: 40 });
+    const st = await engine.whenEnded(id);
+    expect(st).toMatchObject({ state: 'completed', frames: 40, results: 40 });
+    expect(sawFull).toBeGreaterThan(0);
+    const r = engine.store.open(id);
+    expect([...r.frames('frames')].map((f) => f.header.seq)).toEqual([...Array(40).keys()]);
+    expect(r.count('results')).toBe(40);
+    r.close();
+  });
 });
 

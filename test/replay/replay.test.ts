@@ -41,6 +41,7 @@ describe('replay', () => {
       expect(report.mismatches).toEqual([]);
       expect(report.frames).toMatchObject({ identical: true, differences: [] });
       expect(report.results).toMatchObject({ identical: true, differences: [] });
+      expect(report.environment).toEqual([]);
       expect(report.results.compared).toBe(rec.status.results);
       const store = new SessionStore(tmp.dir);
       const r = store.open(report.id);
@@ -76,6 +77,7 @@ describe('replay', () => {
     const report = await replaySession(replayOpts(rec.id, { pipelines, pipeline: 'grid-reversed' }));
     expect(report.mismatches.length).toBeGreaterThan(0);
     expect(report.mismatches[0]).toMatchObject({ kind: 'nextPoints', arg: 3 });
+    expect(report.environment).toEqual(['pipeline version: recorded "1", replay "2"']);
     expect(report.status.mismatches).toBe(report.mismatches.length);
     // Followed the recording: same points, same frames.
     expect(report.frames.identical).toBe(true);

@@ -109,3 +109,30 @@ describe('data socket', () => {
     expect((await c.session(s.id)).state).toBe('completed');
   });
 });
+
+describe('data socket robustness', () => {
+  it('a frame whose header cannot be serialised is skipped and logged; later frames still go out', async () => {
+    const { Subject } = await import('rxjs');
+    const { makeFrame } = await import('../../../drivers/core/frame.js');
+    const { ApiServer } = await import('../../../daemon/api/server.js');
+    const { MemoryTarget } = await import('../../../daemon/api/memory-target.js');
+    const frames$ = new Subject<{ session: string; frame: ReturnType<typeof makeFrame> }>();
+    const target = Object.assign(new MemoryTarget(), { frames$ });
+    const logs: string[] = [];
+    const server = new ApiServer(target, { control: 'tcp://127.0.0.1:0', data: 'tcp://127.0.0.1:0', lingerMs: 0 }, (_l, msg) => logs.push(msg));
+    const ep = await server.start();
+    cleanup.push(() => server.stop());
+    const sub = new Subscriber({ linger: 0 });
+    sub.connect(ep.data);
+    sub.subscribe('session/');
+    cleanup.push(() => sub.close());
+    await server.data.whenSubscribed('session/');
+    frames$.next({ session: 'S', frame: makeFrame('a.b', 0, 0, new Float64Array(2), [2], { big: 1n }) });
+    frames$.next({ session: 'S', frame: makeFrame('a.b', 1, 0, new Float64Array(2)) });
+    const [topic, header] = await sub.receive();
+    expect(topic!.toString()).toBe('session/S/a.b');
+    expect(JSON.parse(header!.toString()).seq).toBe(1);
+    expect(server.data.unpublishable).toBe(1);
+    expect(logs).toContain('data: a.b not published');
+  });
+});
