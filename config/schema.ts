@@ -12,6 +12,8 @@
  */
 
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
+import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
+import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
@@ -77,6 +79,7 @@ export const SCENE_SCHEMA = {
   default: {},
   properties: {
     // ---- scene parts: one line each, e.g. `emitters: EMITTERS_SCENE_SCHEMA,` ----
+    emitters: EMITTER_SCENE_SCHEMA,
   },
 } as const;
 
@@ -95,6 +98,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   demo: DEMO_SCHEMA,
   // ---- sections of other owners: sessions, api, ... ----
   sessions: SESSIONS_SCHEMA,
+  api: API_CONFIG_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */

@@ -11,6 +11,18 @@ import { Command } from 'commander';
 import { version } from './package.js';
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerReconstruct } from './commands/reconstruct.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerDatasets } from './commands/datasets.js';
+import { register as registerSessions } from './commands/sessions.js';
+import { register as registerStatus } from './commands/status.js';
+import { register as registerInstruments } from './commands/instruments.js';
+import { register as registerStart } from './commands/start.js';
+import { register as registerSessionControl } from './commands/session-control.js';
+import { register as registerWatch } from './commands/watch.js';
+import { register as registerKeys } from './commands/keys.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -21,6 +33,18 @@ export function createProgram(): Command {
   // ---- one line per command module ----
   registerDaemon(program);
   registerConfig(program);
+  registerTrain(program);
+  registerReconstruct(program);
+  registerRun(program);
+  registerReplay(program);
+  registerDatasets(program);
+  registerSessions(program);
+  registerStatus(program);
+  registerInstruments(program);
+  registerStart(program);
+  registerSessionControl(program);
+  registerWatch(program);
+  registerKeys(program);
   return program;
 }
 

@@ -99,6 +99,7 @@ export class ConfigValidator {
         this.perImpl.set(key, check);
       }
       if (!check(entry)) issues.push(...formatAjvErrors(check.errors ?? [], at));
+      else for (const issue of factory.check?.(entry) ?? []) issues.push(`${formatPath([...at, ...issue.path])}: ${issue.message}`);
     }
     if (issues.length) throw new ConfigError(issues, file);
     return cfg;

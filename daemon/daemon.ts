@@ -5,6 +5,7 @@
  * with its owner and the rest carry on), logs `ready`, optionally runs the
  * configured demo plan once, and on stop() tears everything down in reverse.
  */
+import { skip } from 'rxjs';
 import { createClock, type Clock, type ClockOptions } from '../drivers/core/clock.js';
 import type { Driver } from '../drivers/core/driver.js';
 import type { DriverRegistry } from '../drivers/core/registry.js';
@@ -57,7 +58,8 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
     this.log = opts.log;
-    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, opts.config.demo));
+    const demo = (opts.runDemo ?? opts.config.demo?.enabled) ? opts.config.demo : undefined;
+    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, demo));
     this.world = new SimWorld({ seed: opts.config.rig.seed, clock: this.clock, scene: opts.config.scene });
     this.registry = opts.registry ?? createDefaultRegistry();
     this.services = opts.services ?? createServices(opts.config);
@@ -75,7 +77,8 @@ export class Daemon {
     for (const [id, driver] of built) {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });
-      const sub = driver.state$.subscribe((state) => {
+      // skip(1): the initial `disconnected` every new driver starts in.
+      const sub = driver.state$.pipe(skip(1)).subscribe((state) => {
         if (state === 'fault') dlog.error({ state, code: driver.lastFault?.code, err: driver.lastFault?.message }, `${id}: fault`);
         else dlog.info({ state }, `${id}: ${state}`);
       });
@@ -136,7 +139,28 @@ export class Daemon {
     }
     try {
       log.info({ plan: demo.plan, params: demo.params }, `demo: running plan '${demo.plan}' once`);
-      const outcome = await runner.runPlanOnce(demo.plan, demo.params);
+      // Progress every 10 % and, once done, an export with the images (owner of these lines: g2).
+      const engine = (runner as { engine?: import('./engine/engine.js').Engine }).engine;
+      let shown = -1;
+      const progress = engine?.events$.subscribe((ev) => {
+        const p = ev.status.progress;
+        const pct = p.total ? Math.floor((10 * p.done) / p.total) * 10 : -1;
+        if (ev.type === 'progress' && pct > shown) {
+          shown = pct;
+          log.info({ session: ev.sessionId, done: p.done, total: p.total }, `demo: ${pct} % (${p.label ?? p.done})`);
+        }
+      });
+      const outcome = await runner.runPlanOnce(demo.plan, demo.params).finally(() => progress?.unsubscribe());
+      if (outcome.status === 'done' && outcome.sessionId && engine) {
+        try {
+          const dir = (this.config as { sessions?: { dir?: string } }).sessions?.dir ?? './sessions';
+          const { exportDemoSession } = await import('./demo-export.js');
+          const out = await exportDemoSession(dir, outcome.sessionId);
+          log.info({ session: outcome.sessionId, dir: out }, `demo: images and arrays exported to ${out}`);
+        } catch (err) {
+          log.warn({ session: outcome.sessionId, err: (err as Error).message }, 'demo: export failed');
+        }
+      }
       if (outcome.status === 'unknown-plan') log.warn({ plan: demo.plan }, `demo: plan '${demo.plan}' is not available yet (not registered)`);
       else log.info({ plan: demo.plan, ...outcome }, `demo: plan '${demo.plan}' ${outcome.status}`);
     } catch (err) {

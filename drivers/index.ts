@@ -4,9 +4,13 @@
  * `drivers/<kind>/index.ts`; add one line per factory below.
  */
 import { DriverRegistry } from './core/registry.js';
+import { piezoSimFactory } from './piezo/index.js';
+import { hbtSimFactory } from './hbt/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
   // ---- one line per instrument implementation ----
+  registry.register(piezoSimFactory);
+  registry.register(hbtSimFactory);
   return registry;
 }

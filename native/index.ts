@@ -35,6 +35,9 @@ interface NativeAddon {
   randomMask(shape: readonly number[], fraction: number, seed: number): Uint8Array;
   poissonDiscMask(shape: readonly number[], minDistance: number, seed: number): Uint8Array;
   variableDensityMask(shape: readonly number[], fraction: number, centre: readonly number[], decay: number, seed: number): Uint8Array;
+  randomMaskAsync(shape: readonly number[], fraction: number, seed: number): Promise<Uint8Array>;
+  poissonDiscMaskAsync(shape: readonly number[], minDistance: number, seed: number): Promise<Uint8Array>;
+  variableDensityMaskAsync(shape: readonly number[], fraction: number, centre: readonly number[], decay: number, seed: number): Promise<Uint8Array>;
   // ---- fft (native/fft.cc) ----
   /** Complex transform along `axes` (sorted, non-negative) from (re, im) into (outRe, outIm); may alias. */
   fftC2C(re: FloatArray, im: FloatArray, outRe: FloatArray, outIm: FloatArray, shape: number[], axes: number[], inverse: boolean): void;
@@ -80,8 +83,12 @@ export function checkShape(shape: readonly number[], name = 'shape'): number {
 //
 // Sampling masks over an n-D grid: a Uint8Array in C order, 1 = sample.
 // Deterministic for a seed on every platform (integer xoshiro256** in
-// native/rng.h, integer draws, portable arithmetic). Synchronous: a 1024x1024
-// mask takes milliseconds.
+// native/rng.h, integer draws, portable arithmetic). Each comes synchronous
+// (small grids: a 256x256 mask takes milliseconds) and as `...Async`, which
+// runs on the libuv thread pool and resolves to the identical mask (use it
+// for large grids: a 1024x1024 variable-density mask takes ~0.5 s; on a
+// virtual clock wrap it in `clock.hold()`). Bad arguments throw (sync) or
+// reject (async) with a RangeError naming the argument.
 
 /** Largest grid a mask may cover (points). */
 export const MAX_MASK_POINTS = 2 ** 31 - 1;
@@ -125,6 +132,13 @@ export function randomMask(shape: readonly number[], fraction: number, seed: num
   return addon.randomMask(shape, fraction, seed);
 }
 
+/** `randomMask` on the thread pool: the same mask, without blocking the event loop. */
+export async function randomMaskAsync(shape: readonly number[], fraction: number, seed: number): Promise<Uint8Array> {
+  checkFraction(fraction, checkMaskShape(shape));
+  checkSeed(seed);
+  return addon.randomMaskAsync(shape, fraction, seed);
+}
+
 /**
  * Poisson-disc (blue-noise) mask: every two samples are at least
  * `minDistance` grid cells apart (Euclidean), and the set is maximal: every
@@ -136,12 +150,22 @@ export function randomMask(shape: readonly number[], fraction: number, seed: num
  * @param minDistance minimum distance between samples in grid cells, > 0 (≤ 1 samples every cell)
  */
 export function poissonDiscMask(shape: readonly number[], minDistance: number, seed: number): Uint8Array {
+  checkPoissonDisc(shape, minDistance, seed);
+  return addon.poissonDiscMask(shape, minDistance, seed);
+}
+
+/** `poissonDiscMask` on the thread pool: the same mask, without blocking the event loop. */
+export async function poissonDiscMaskAsync(shape: readonly number[], minDistance: number, seed: number): Promise<Uint8Array> {
+  checkPoissonDisc(shape, minDistance, seed);
+  return addon.poissonDiscMaskAsync(shape, minDistance, seed);
+}
+
+function checkPoissonDisc(shape: readonly number[], minDistance: number, seed: number): void {
   checkMaskShape(shape);
   if (typeof minDistance !== 'number' || !Number.isFinite(minDistance) || minDistance <= 0) {
     throw new RangeError(`minDistance: must be a finite number > 0, got ${String(minDistance)}`);
   }
   checkSeed(seed);
-  return addon.poissonDiscMask(shape, minDistance, seed);
 }
 
 export interface VariableDensityOptions {
@@ -160,6 +184,17 @@ export interface VariableDensityOptions {
  * plus one quantum so every cell stays reachable).
  */
 export function variableDensityMask(shape: readonly number[], fraction: number, options: VariableDensityOptions, seed: number): Uint8Array {
+  const { centre, decay } = checkVariableDensity(shape, fraction, options, seed);
+  return addon.variableDensityMask(shape, fraction, centre, decay, seed);
+}
+
+/** `variableDensityMask` on the thread pool: the same mask, without blocking the event loop. */
+export async function variableDensityMaskAsync(shape: readonly number[], fraction: number, options: VariableDensityOptions, seed: number): Promise<Uint8Array> {
+  const { centre, decay } = checkVariableDensity(shape, fraction, options, seed);
+  return addon.variableDensityMaskAsync(shape, fraction, centre, decay, seed);
+}
+
+function checkVariableDensity(shape: readonly number[], fraction: number, options: VariableDensityOptions, seed: number): { centre: readonly number[]; decay: number } {
   checkFraction(fraction, checkMaskShape(shape));
   if (typeof options !== 'object' || options === null) throw new RangeError('options: must be an object {centre?, decay}');
   const { decay } = options;
@@ -172,7 +207,7 @@ export function variableDensityMask(shape: readonly number[], fraction: number, 
     if (typeof c !== 'number' || !Number.isFinite(c)) throw new RangeError(`centre[${i}]: must be a finite number, got ${String(c)}`);
   });
   checkSeed(seed);
-  return addon.variableDensityMask(shape, fraction, centre, decay, seed);
+  return { centre, decay };
 }
 
 // ============================ fft ==============================
@@ -273,8 +308,14 @@ function normaliseAxes(axes: readonly number[] | undefined, ndim: number): numbe
   return sorted;
 }
 
+/**
+ * An output array for a kernel that writes every element: uninitialised
+ * memory (no zero-fill), its own ArrayBuffer (not Node's shared Buffer pool).
+ */
 function alloc<A extends FloatArray>(like: A, length: number): A {
-  return (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as A;
+  const f32 = like instanceof Float32Array;
+  const bytes = Buffer.allocUnsafeSlow(length * (f32 ? 4 : 8));
+  return (f32 ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Float64Array(bytes.buffer, bytes.byteOffset, length)) as A;
 }
 
 function halvedShape(shape: readonly number[], axes: readonly number[]): number[] {

@@ -5,12 +5,15 @@
 // falloff) is computed with +, -, *, / only (no libm, no fused multiply-add:
 // binding.gyp sets -ffp-contract=off), so every IEEE-754 machine agrees.
 //
-// Exports (typed and documented in native/index.ts):
+// Exports (typed and documented in native/index.ts), each also as an
+// `...Async` variant that runs on the thread pool and returns a Promise:
 //   randomMask(shape, fraction, seed)
 //   poissonDiscMask(shape, minDistance, seed)
 //   variableDensityMask(shape, fraction, centre, decay, seed)
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -109,23 +112,34 @@ double PortableExpNonPositive(double x) {
   return std::ldexp(p, static_cast<int>(k));
 }
 
-Napi::Value RandomMask(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Grid g = ReadShape(env, info[0]);
-  const int64_t k = SampleCount(env, ReadNumber(env, info[1], "fraction"), g.n);
-  Rng rng(ReadSeed(env, info[2]));
-  Napi::Uint8Array mask = Napi::Uint8Array::New(env, static_cast<size_t>(g.n));
-  uint8_t* out = mask.Data();
-  std::fill(out, out + g.n, 0);
+// ---- the kernels: pure functions of a validated job, no JS values (they run on worker threads too) ----
+
+struct MaskJob {
+  enum class Kind { Random, PoissonDisc, VariableDensity };
+  MaskJob(Kind k, Grid grid) : kind(k), g(std::move(grid)) {}
+  Kind kind;
+  Grid g;
+  int64_t k = 0;                 // samples (random, variable density)
+  double minDistance = 0;        // poisson disc
+  std::vector<int64_t> offsets;  // poisson disc neighbourhood, nd coordinates each
+  std::vector<int64_t> delta;    // its linear index changes
+  std::vector<double> centre;    // variable density
+  double decay = 0;
+  uint64_t seed = 0;
+};
+
+void ComputeRandom(const MaskJob& job, uint8_t* out) {
+  const int64_t n = job.g.n;
+  Rng rng(job.seed);
+  std::fill(out, out + n, 0);
   // Partial Fisher-Yates: the first k entries of a uniformly shuffled index list.
-  std::vector<uint32_t> idx(static_cast<size_t>(g.n));
-  for (int64_t i = 0; i < g.n; i++) idx[i] = static_cast<uint32_t>(i);
-  for (int64_t i = 0; i < k; i++) {
-    const int64_t j = i + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(g.n - i)));
+  std::vector<uint32_t> idx(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) idx[i] = static_cast<uint32_t>(i);
+  for (int64_t i = 0; i < job.k; i++) {
+    const int64_t j = i + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(n - i)));
     std::swap(idx[i], idx[j]);
     out[idx[i]] = 1;
   }
-  return mask;
 }
 
 // Random sequential addition to saturation on the lattice: visit every cell
@@ -134,63 +148,18 @@ Napi::Value RandomMask(const Napi::CallbackInfo& info) {
 // samples is >= minDistance apart and every other cell is < minDistance from
 // a sample. Each kept cell blocks its neighbourhood once, so the cost is
 // O(N + samples * neighbourhood).
-Napi::Value PoissonDiscMask(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Grid g = ReadShape(env, info[0]);
-  const double r = ReadNumber(env, info[1], "minDistance");
-  if (!(r > 0)) ThrowRange(env, "minDistance: must be > 0, got " + Num(r));
-  Rng rng(ReadSeed(env, info[2]));
+void ComputePoissonDisc(const MaskJob& job, uint8_t* out) {
+  const Grid& g = job.g;
   const size_t nd = g.shape.size();
-  const double r2 = r * r;
-
-  // Neighbourhood: integer offsets o != 0 with |o|^2 < r^2, clipped to the grid.
-  std::vector<int64_t> reach(nd);
-  double cube = 1;
-  for (size_t d = 0; d < nd; d++) {
-    reach[d] = std::min<int64_t>(static_cast<int64_t>(std::ceil(r)) - 1, g.shape[d] - 1);
-    cube *= static_cast<double>(2 * reach[d] + 1);
-  }
-  if (cube > kMaxOffsets) ThrowRange(env, "minDistance: " + Num(r) + " is too large for a " + std::to_string(nd) + "-D grid this size");
-  std::vector<int64_t> offsets;  // nd coordinates per offset
-  std::vector<int64_t> delta;    // linear index change per offset
-  std::vector<int64_t> o(nd);
-  for (size_t d = 0; d < nd; d++) o[d] = -reach[d];
-  for (bool more = true; more;) {
-    int64_t s2 = 0;
-    bool zero = true;
-    for (size_t d = 0; d < nd; d++) {
-      s2 += o[d] * o[d];
-      zero = zero && o[d] == 0;
-    }
-    if (!zero && static_cast<double>(s2) < r2) {
-      int64_t lin = 0;
-      for (size_t d = 0; d < nd; d++) {
-        offsets.push_back(o[d]);
-        lin += o[d] * g.stride[d];
-      }
-      delta.push_back(lin);
-    }
-    // Odometer step over the cube; done when the first axis wraps.
-    more = false;
-    for (size_t d = nd; d-- > 0;) {
-      if (++o[d] <= reach[d]) {
-        more = true;
-        break;
-      }
-      o[d] = -reach[d];
-    }
-  }
-
+  Rng rng(job.seed);
   std::vector<uint32_t> order(static_cast<size_t>(g.n));
   for (int64_t i = 0; i < g.n; i++) order[i] = static_cast<uint32_t>(i);
   for (int64_t i = g.n - 1; i > 0; i--) std::swap(order[i], order[static_cast<size_t>(rng.Below(static_cast<uint64_t>(i + 1)))]);
 
-  Napi::Uint8Array mask = Napi::Uint8Array::New(env, static_cast<size_t>(g.n));
-  uint8_t* out = mask.Data();
   std::fill(out, out + g.n, 0);
   std::vector<uint8_t> blocked(static_cast<size_t>(g.n), 0);
   std::vector<int64_t> c(nd);
-  const size_t count = delta.size();
+  const size_t count = job.delta.size();
   for (int64_t step = 0; step < g.n; step++) {
     const int64_t cell = order[step];
     if (blocked[cell]) continue;
@@ -202,16 +171,15 @@ Napi::Value PoissonDiscMask(const Napi::CallbackInfo& info) {
       rest %= g.stride[d];
     }
     for (size_t m = 0; m < count; m++) {
-      const int64_t* om = &offsets[m * nd];
+      const int64_t* om = &job.offsets[m * nd];
       bool inside = true;
       for (size_t d = 0; d < nd && inside; d++) {
         const int64_t x = c[d] + om[d];
         inside = x >= 0 && x < g.shape[d];
       }
-      if (inside) blocked[cell + delta[m]] = 1;
+      if (inside) blocked[cell + job.delta[m]] = 1;
     }
   }
-  return mask;
 }
 
 // Weighted sampling without replacement: k successive draws, each picking a
@@ -219,24 +187,11 @@ Napi::Value PoissonDiscMask(const Napi::CallbackInfo& info) {
 // w = exp(-r / decay), r = distance from the centre in grid cells. Weights are
 // quantised to integers (w * 2^32, plus 1 so every cell stays reachable) and
 // kept in a Fenwick tree, so every draw is an exact integer operation.
-Napi::Value VariableDensityMask(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Grid g = ReadShape(env, info[0]);
-  const int64_t k = SampleCount(env, ReadNumber(env, info[1], "fraction"), g.n);
+void ComputeVariableDensity(const MaskJob& job, uint8_t* out) {
+  const Grid& g = job.g;
   const size_t nd = g.shape.size();
-  if (!info[2].IsArray()) ThrowRange(env, "centre: must be an array of " + std::to_string(nd) + " finite numbers");
-  Napi::Array ca = info[2].As<Napi::Array>();
-  if (ca.Length() != nd) ThrowRange(env, "centre: must have " + std::to_string(nd) + " coordinates (one per axis), got " + std::to_string(ca.Length()));
-  std::vector<double> centre(nd);
-  for (size_t d = 0; d < nd; d++) {
-    const std::string at = "centre[" + std::to_string(d) + "]";
-    centre[d] = ReadNumber(env, ca.Get(static_cast<uint32_t>(d)), at.c_str());
-  }
-  const double decay = ReadNumber(env, info[3], "decay");
-  if (!(decay > 0)) ThrowRange(env, "decay: must be > 0, got " + Num(decay));
-  Rng rng(ReadSeed(env, info[4]));
-
   const size_t n = static_cast<size_t>(g.n);
+  Rng rng(job.seed);
   std::vector<uint64_t> weight(n);
   std::vector<uint64_t> tree(n + 1, 0);  // Fenwick tree, 1-based
   std::vector<int64_t> c(nd, 0);
@@ -244,10 +199,10 @@ Napi::Value VariableDensityMask(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < n; i++) {
     double s2 = 0;
     for (size_t d = 0; d < nd; d++) {
-      const double dx = static_cast<double>(c[d]) - centre[d];
+      const double dx = static_cast<double>(c[d]) - job.centre[d];
       s2 += dx * dx;
     }
-    const double w = PortableExpNonPositive(-std::sqrt(s2) / decay);
+    const double w = PortableExpNonPositive(-std::sqrt(s2) / job.decay);
     weight[i] = static_cast<uint64_t>(std::floor(w * 4294967296.0)) + 1;
     total += weight[i];
     tree[i + 1] += weight[i];
@@ -261,10 +216,8 @@ Napi::Value VariableDensityMask(const Napi::CallbackInfo& info) {
   size_t top = 1;
   while (top * 2 <= n) top *= 2;
 
-  Napi::Uint8Array mask = Napi::Uint8Array::New(env, n);
-  uint8_t* out = mask.Data();
   std::fill(out, out + n, 0);
-  for (int64_t s = 0; s < k; s++) {
+  for (int64_t s = 0; s < job.k; s++) {
     uint64_t u = rng.Below(total);
     // Descend to the cell whose cumulative weight range holds u.
     size_t pos = 0;
@@ -280,8 +233,145 @@ Napi::Value VariableDensityMask(const Napi::CallbackInfo& info) {
     total -= w;
     for (size_t i = cell + 1; i <= n; i += i & (~i + 1)) tree[i] -= w;
   }
+}
+
+void Compute(const MaskJob& job, uint8_t* out) {
+  switch (job.kind) {
+    case MaskJob::Kind::Random: return ComputeRandom(job, out);
+    case MaskJob::Kind::PoissonDisc: return ComputePoissonDisc(job, out);
+    case MaskJob::Kind::VariableDensity: return ComputeVariableDensity(job, out);
+  }
+}
+
+// ---- argument checks (main thread): every bad argument is a RangeError naming it ----
+
+MaskJob ReadRandomJob(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MaskJob job(MaskJob::Kind::Random, ReadShape(env, info[0]));
+  job.k = SampleCount(env, ReadNumber(env, info[1], "fraction"), job.g.n);
+  job.seed = ReadSeed(env, info[2]);
+  return job;
+}
+
+MaskJob ReadPoissonDiscJob(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MaskJob job(MaskJob::Kind::PoissonDisc, ReadShape(env, info[0]));
+  const double r = ReadNumber(env, info[1], "minDistance");
+  if (!(r > 0)) ThrowRange(env, "minDistance: must be > 0, got " + Num(r));
+  job.minDistance = r;
+  job.seed = ReadSeed(env, info[2]);
+  const Grid& g = job.g;
+  const size_t nd = g.shape.size();
+  const double r2 = r * r;
+  // Neighbourhood: integer offsets o != 0 with |o|^2 < r^2, clipped to the grid.
+  std::vector<int64_t> reach(nd);
+  double cube = 1;
+  for (size_t d = 0; d < nd; d++) {
+    reach[d] = std::min<int64_t>(static_cast<int64_t>(std::ceil(r)) - 1, g.shape[d] - 1);
+    cube *= static_cast<double>(2 * reach[d] + 1);
+  }
+  if (cube > kMaxOffsets) ThrowRange(env, "minDistance: " + Num(r) + " is too large for a " + std::to_string(nd) + "-D grid this size");
+  std::vector<int64_t> o(nd);
+  for (size_t d = 0; d < nd; d++) o[d] = -reach[d];
+  for (bool more = true; more;) {
+    int64_t s2 = 0;
+    bool zero = true;
+    for (size_t d = 0; d < nd; d++) {
+      s2 += o[d] * o[d];
+      zero = zero && o[d] == 0;
+    }
+    if (!zero && static_cast<double>(s2) < r2) {
+      int64_t lin = 0;
+      for (size_t d = 0; d < nd; d++) {
+        job.offsets.push_back(o[d]);
+        lin += o[d] * g.stride[d];
+      }
+      job.delta.push_back(lin);
+    }
+    // Odometer step over the cube; done when the first axis wraps.
+    more = false;
+    for (size_t d = nd; d-- > 0;) {
+      if (++o[d] <= reach[d]) {
+        more = true;
+        break;
+      }
+      o[d] = -reach[d];
+    }
+  }
+  return job;
+}
+
+MaskJob ReadVariableDensityJob(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MaskJob job(MaskJob::Kind::VariableDensity, ReadShape(env, info[0]));
+  job.k = SampleCount(env, ReadNumber(env, info[1], "fraction"), job.g.n);
+  const size_t nd = job.g.shape.size();
+  if (!info[2].IsArray()) ThrowRange(env, "centre: must be an array of " + std::to_string(nd) + " finite numbers");
+  Napi::Array ca = info[2].As<Napi::Array>();
+  if (ca.Length() != nd) ThrowRange(env, "centre: must have " + std::to_string(nd) + " coordinates (one per axis), got " + std::to_string(ca.Length()));
+  job.centre.resize(nd);
+  for (size_t d = 0; d < nd; d++) {
+    const std::string at = "centre[" + std::to_string(d) + "]";
+    job.centre[d] = ReadNumber(env, ca.Get(static_cast<uint32_t>(d)), at.c_str());
+  }
+  job.decay = ReadNumber(env, info[3], "decay");
+  if (!(job.decay > 0)) ThrowRange(env, "decay: must be > 0, got " + Num(job.decay));
+  job.seed = ReadSeed(env, info[4]);
+  return job;
+}
+
+// ---- bindings: synchronous (fills a new Uint8Array in place) and async (AsyncWorker, promise) ----
+
+Napi::Value RunSync(Napi::Env env, const MaskJob& job) {
+  Napi::Uint8Array mask = Napi::Uint8Array::New(env, static_cast<size_t>(job.g.n));
+  Compute(job, mask.Data());
   return mask;
 }
+
+// Runs a mask on the libuv thread pool. Execute() touches no JS value; the
+// result is copied once into a new ArrayBuffer on the main thread (N bytes,
+// small next to the work that made it).
+class MaskWorker : public Napi::AsyncWorker {
+ public:
+  MaskWorker(Napi::Env env, MaskJob job) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      out_.resize(static_cast<size_t>(job_.g.n));
+      Compute(job_, out_.data());
+    } catch (const std::bad_alloc&) {
+      SetError("mask: out of memory for " + std::to_string(job_.g.n) + " points");
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Uint8Array mask = Napi::Uint8Array::New(env, out_.size());
+    std::copy(out_.begin(), out_.end(), mask.Data());
+    deferred_.Resolve(mask);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  MaskJob job_;
+  std::vector<uint8_t> out_;
+};
+
+Napi::Value RunAsync(Napi::Env env, MaskJob job) {
+  auto* worker = new MaskWorker(env, std::move(job));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value RandomMask(const Napi::CallbackInfo& info) { return RunSync(info.Env(), ReadRandomJob(info)); }
+Napi::Value PoissonDiscMask(const Napi::CallbackInfo& info) { return RunSync(info.Env(), ReadPoissonDiscJob(info)); }
+Napi::Value VariableDensityMask(const Napi::CallbackInfo& info) { return RunSync(info.Env(), ReadVariableDensityJob(info)); }
+Napi::Value RandomMaskAsync(const Napi::CallbackInfo& info) { return RunAsync(info.Env(), ReadRandomJob(info)); }
+Napi::Value PoissonDiscMaskAsync(const Napi::CallbackInfo& info) { return RunAsync(info.Env(), ReadPoissonDiscJob(info)); }
+Napi::Value VariableDensityMaskAsync(const Napi::CallbackInfo& info) { return RunAsync(info.Env(), ReadVariableDensityJob(info)); }
 
 }  // namespace
 
@@ -289,6 +379,9 @@ void InitMasks(Napi::Env env, Napi::Object exports) {
   exports.Set("randomMask", Napi::Function::New(env, RandomMask, "randomMask"));
   exports.Set("poissonDiscMask", Napi::Function::New(env, PoissonDiscMask, "poissonDiscMask"));
   exports.Set("variableDensityMask", Napi::Function::New(env, VariableDensityMask, "variableDensityMask"));
+  exports.Set("randomMaskAsync", Napi::Function::New(env, RandomMaskAsync, "randomMaskAsync"));
+  exports.Set("poissonDiscMaskAsync", Napi::Function::New(env, PoissonDiscMaskAsync, "poissonDiscMaskAsync"));
+  exports.Set("variableDensityMaskAsync", Napi::Function::New(env, VariableDensityMaskAsync, "variableDensityMaskAsync"));
 }
 
 }  // namespace qscope

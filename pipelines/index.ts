@@ -12,6 +12,7 @@ export type { Pipeline, PipelineFactory, PipelineOutput, PipelineContext } from 
 export async function createDefaultPipelineRegistry(): Promise<PipelineRegistry> {
   const registry = new PipelineRegistry();
   // ==================== antibunching-scan (g2) ====================
+  registry.register((await import('./g2/pipeline.js')).g2PipelineFactory);
   // ==================== cosy-2d ====================
   return registry;
 }

@@ -32,7 +32,7 @@ export class ExporterRegistry {
 /** Every kind-specific exporter. Experiments: one line each. */
 export async function createDefaultExporters(): Promise<ExporterRegistry> {
   const registry = new ExporterRegistry();
-  // registry.register('antibunching-scan', (await import('../../pipelines/g2/export.js')).exportG2);
+  registry.register('antibunching-scan', (await import('../../pipelines/g2/export.js')).exportG2);
   // registry.register('cosy-2d', (await import('../../pipelines/cosy/export.js')).exportCosy);
   return registry;
 }

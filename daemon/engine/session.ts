@@ -31,6 +31,18 @@ export interface ReplayHooks {
   decisions: RecordedDecision[];
   /** Recorded `t` (ns) of the frame about to be stamped on `stream` (consumed), if known. */
   recordedT(stream: string): number | undefined;
+  /** The recorded reply of the next `command` to `instrument` (consumed), if one was recorded. */
+  reply?(instrument: string, command: string): { result?: unknown } | undefined;
+}
+
+/** JSON of a small reply, or undefined when it is not JSON-serialisable or too large to record. */
+function safeJson(x: unknown): string | undefined {
+  try {
+    const s = JSON.stringify(x);
+    return s !== undefined && s.length <= 65536 ? s : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface SessionRunDeps {
@@ -54,6 +66,9 @@ interface EndRequest {
 }
 
 type Measured = { payload: Payload; shape?: number[]; fields?: Record<string, unknown> };
+
+/** Minimum wall time between two progress notifications, ms (status() is not free at 20 k frames/s). */
+const PROGRESS_NOTICE_MS = 50;
 
 const RESERVED = new Set(['stream', 'seq', 't', 'dtype', 'shape']);
 
@@ -89,6 +104,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   private decisionIndex = 0;
   private sessionStopReason: string | undefined;
   private suspendedBy: DriverError | undefined;
+  private lastProgressNotice = -Infinity;
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
@@ -120,7 +136,14 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     const driver = this.driverOf(role);
     return this.step(async () => {
       this.d.writer.event(this.tNs(), 'command', driver.id, { command, params });
-      return driver.call(command, params);
+      const fresh = await driver.call(command, params);
+      // On replay the recorded reply stands in for the fresh one (read-backs carry noise the replay source does not see).
+      const recorded = this.d.replay?.reply?.(driver.id, command);
+      const result = recorded && 'result' in recorded ? recorded.result : fresh;
+      // One reply event per call keeps replies aligned with calls on replay; `result` only when it is small JSON.
+      const json = result === undefined ? undefined : safeJson(result);
+      this.d.writer.event(this.tNs(), 'reply', driver.id, json === undefined ? { command } : { command, result: JSON.parse(json) });
+      return result;
     });
   }
 
@@ -166,6 +189,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   progress(done: number, label?: string): void {
     this.progressInfo.done = done;
     if (label !== undefined) this.progressInfo.label = label;
+    // Progress is for people (bars, status pushes): at most ~20 notifications per wall second, plus the last one.
+    const now = performance.now();
+    if (now - this.lastProgressNotice < PROGRESS_NOTICE_MS && done !== this.progressInfo.total) return;
+    this.lastProgressNotice = now;
     this.d.notify('progress', { ...this.progressInfo });
   }
 
@@ -224,7 +251,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     if (this.isFinal() || this.endRequest) return;
     this.endRequest = req;
     this.d.writer.event(this.tNs(), req.status === 'aborted' ? 'abort' : 'fail', 'engine', { reason: req.reason });
-    this.ac.abort(new SessionAbortedError(req.reason));
+    const reason = new SessionAbortedError(req.reason);
+    this.ac.abort(reason);
+    for (const reject of this.abortWaiters) reject(reason);
+    this.abortWaiters.clear();
     const g = this.resumeGate;
     this.resumeGate = undefined;
     g?.resolve();
@@ -283,6 +313,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.endedAt = new Date();
     try {
       w.event(this.durationNs, 'end', 'engine', { status, reason });
+      // Let the queue drain on the usual time-bounded turns, so closing the session does not stall the loop.
+      await this.d.clock.hold(w.flushed());
       w.finish({ status, reason, durationNs: this.durationNs }, this.endedAt);
     } catch (err) {
       this.state = 'failed';
@@ -316,22 +348,23 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     }
   }
 
+  /** Pending steps' rejecters: cheaper than an AbortSignal listener per step on the hot path. */
+  private readonly abortWaiters = new Set<(reason: unknown) => void>();
+
   private raceAbort<T>(p: Promise<T>): Promise<T> {
-    const signal = this.ac.signal;
-    if (signal.aborted) {
+    if (this.ac.signal.aborted) {
       p.catch(() => undefined);
-      return Promise.reject(signal.reason);
+      return Promise.reject(this.ac.signal.reason);
     }
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      this.abortWaiters.add(reject);
       p.then(
         (v) => {
-          signal.removeEventListener('abort', onAbort);
+          this.abortWaiters.delete(reject);
           resolve(v);
         },
         (e) => {
-          signal.removeEventListener('abort', onAbort);
+          this.abortWaiters.delete(reject);
           reject(e);
         },
       );

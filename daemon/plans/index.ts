@@ -70,7 +70,7 @@ export class PlanRegistry {
 /** Every plan qscope ships. Experiments: add one `registry.register(...)` line each. */
 export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
   const registry = new PlanRegistry();
-  // registry.register((await import('./antibunching-scan.js')).antibunchingScanPlan);
+  registry.register((await import('./antibunching-scan.js')).antibunchingScanPlan);
   // registry.register((await import('./cosy-2d.js')).cosy2dPlan);
   return registry;
 }

@@ -27,6 +27,12 @@ export interface DriverFactory {
   impl: string;
   /** JSON Schema of this implementation's settings (the whole instrument entry, `kind` and `impl` included). */
   schema: Record<string, unknown>;
+  /**
+   * Optional checks the schema cannot express (one setting against another),
+   * run by the config validator after the schema passed; paths are relative
+   * to the instrument entry, e.g. `{ path: ['homeUm', 0], message: 'must be ≤ rangeUm[0] (100)' }`.
+   */
+  check?(config: InstrumentConfig): { path: (string | number)[]; message: string }[];
   /** Loads the implementation and builds one driver. */
   create(id: string, config: InstrumentConfig, ctx: DriverContext): Promise<Driver>;
 }

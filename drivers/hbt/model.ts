@@ -62,48 +62,56 @@ export function windowNs(g: HbtGeometry): number {
 }
 
 /**
- * Bin averages of the jittered decay e^(−|τ|/t) ⊗ N(0, σ²): exact (analytic)
- * away from zero delay, where the jitter only multiplies the decay by
- * e^(σ²/2t²); by fine Simpson quadrature of the closed-form jittered curve
- * in the bins within 10σ of zero, where the cusp is smoothed.
+ * Bin averages of the jittered decay e^(−|τ|/t) ⊗ N(0, σ²), exactly: the
+ * bin average is [E P(hi+ε) − E P(lo+ε)]/Δτ with P the primitive of the
+ * decay, whose Gaussian expectation has a closed form (erf/erfc). Far from
+ * zero delay (|τ| > 12σ) the jitter only multiplies the decay by e^(σ²/2t²).
  */
 export function binAveragedDecay(t: number, g: HbtGeometry): Float64Array {
   const out = new Float64Array(g.bins);
   const w = g.binWidthNs;
   const s = g.jitterNs;
-  const far = Math.exp((s * s) / (2 * t * t));
-  for (let b = 0; b < g.bins; b++) {
-    const lo = (b - g.zeroBin - 0.5) * w;
-    const hi = lo + w;
-    if (s > 0 && lo < 10 * s && hi > -10 * s) {
-      const n = 400;
-      const h = (hi - lo) / n;
-      let acc = 0;
-      for (let k = 0; k <= n; k++) {
-        const c = k === 0 || k === n ? 1 : k % 2 ? 4 : 2;
-        acc += c * jitteredDecay(lo + k * h, t, s);
-      }
-      out[b] = (acc * h) / 3 / w;
-    } else {
-      out[b] = (far * integrateDecay(lo, hi, t)) / w;
+  const far = s > 0 ? Math.exp((s * s) / (2 * t * t)) : 1;
+  const q = Math.exp(-w / t);
+  // Bin edges x_k = (k − zeroBin − ½)·w; far from zero the primitive needs only e^(∓x/t), stepped by q.
+  const x0 = (-g.zeroBin - 0.5) * w;
+  let eNeg = Math.exp(x0 / t); // e^(x/t) for negative edges
+  let ePos = NaN; // e^(−x/t) for positive edges, set at the first one
+  const primitive = (k: number): number => {
+    const x = x0 + k * w;
+    if (x < -12 * s && x < 0) {
+      const v = -t * (1 - far * eNeg);
+      eNeg /= q;
+      return v;
     }
+    if (x > 12 * s && x > 0) {
+      if (Number.isNaN(ePos)) ePos = Math.exp(-x / t);
+      const v = t * (1 - far * ePos);
+      ePos *= q;
+      return v;
+    }
+    eNeg /= q;
+    return jitteredPrimitive(x, t, s);
+  };
+  let prev = primitive(0);
+  for (let b = 0; b < g.bins; b++) {
+    const next = primitive(b + 1);
+    out[b] = (next - prev) / w;
+    prev = next;
   }
   return out;
 }
 
-/** ∫_lo^hi e^(−|τ|/t) dτ. */
-function integrateDecay(lo: number, hi: number, t: number): number {
-  const prim = (x: number) => (x >= 0 ? t * (1 - Math.exp(-x / t)) : -t * (1 - Math.exp(x / t)));
-  return prim(hi) - prim(lo);
-}
-
-/** E[e^(−|τ+ε|/t)] for ε ~ N(0, s²) (closed form with erfc). */
-function jitteredDecay(tau: number, t: number, s: number): number {
-  const r2 = Math.SQRT2 * s;
+/** E[P(x + ε)], ε ~ N(0, s²), P(x) = sgn(x)·t·(1 − e^(−|x|/t)) the primitive of e^(−|τ|/t). */
+function jitteredPrimitive(x: number, t: number, s: number): number {
+  const far = Math.exp((s * s) / (2 * t * t));
+  if (!(s > 0)) return Math.sign(x) * t * (1 - Math.exp(-Math.abs(x) / t));
+  if (x > 12 * s) return t * (1 - far * Math.exp(-x / t));
+  if (x < -12 * s) return -t * (1 - far * Math.exp(x / t));
   const k = (s * s) / t;
-  const a = Math.exp((s * s) / (2 * t * t) - tau / t) * erfc((k - tau) / r2);
-  const b = Math.exp((s * s) / (2 * t * t) + tau / t) * erfc((k + tau) / r2);
-  return 0.5 * (a + b);
+  const phi = (z: number) => 0.5 * erfc(-z / Math.SQRT2);
+  const erf = 1 - erfc(x / (s * Math.SQRT2));
+  return t * erf - t * far * (Math.exp(-x / t) * phi((x - k) / s) - Math.exp(x / t) * phi((-x - k) / s));
 }
 
 /** Complementary error function (Chebyshev fit, relative error < 1.2e-7). */
@@ -184,5 +192,16 @@ export function expectedHistogram(
     for (let i = 0; i < deficits.length; i++) v += weights[i]! * deficits[i]![b]!;
     out[b] = base * Math.max(0, v);
   }
+  return out;
+}
+
+/** Minimal random source for sampling (drivers/core/rng.ts's Rng fits). */
+export interface PoissonSource {
+  poisson(lambda: number): number;
+}
+
+/** One Poisson draw per bin of an expected histogram, into `out`. */
+export function samplePoissonHistogram<T extends Uint32Array | Uint16Array | Float64Array | Float32Array>(rng: PoissonSource, expected: ArrayLike<number>, out: T): T {
+  for (let b = 0; b < expected.length; b++) out[b] = rng.poisson(expected[b]!);
   return out;
 }

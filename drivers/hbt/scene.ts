@@ -33,6 +33,8 @@ export interface EmitterScene {
   rayleighNm: number;
   /** Uncorrelated background (substrate PL + dark counts), both detectors, counts/s. */
   backgroundCps: number;
+  /** z of the sample plane (piezo coordinates), nm. */
+  samplePlaneNm: number;
   /** The field a scan of this sample should cover (plan defaults). */
   field: { centerNm: [number, number]; sizeNm: number; pixels: number };
 }
@@ -79,6 +81,8 @@ export interface EmitterSceneConfig {
   psfFwhmNm?: number;
   rayleighNm?: number;
   backgroundCps?: number;
+  /** z of the sample plane in piezo coordinates, nm (default 50 000: the middle of a 100 µm stage). */
+  samplePlaneNm?: number;
   field?: { centerNm?: [number, number]; sizeNm?: number; pixels?: number };
   /** Explicit emitters (override the preset); missing fields are drawn from the population. */
   emitters?: Array<Partial<Emitter> & { xNm: number; yNm: number }>;
@@ -110,6 +114,7 @@ export const EMITTER_SCENE_SCHEMA = {
     psfFwhmNm: { type: 'number', exclusiveMinimum: 0, unit: 'nm' },
     rayleighNm: { type: 'number', exclusiveMinimum: 0, unit: 'nm' },
     backgroundCps: { type: 'number', minimum: 0, unit: 'counts/s' },
+    samplePlaneNm: { type: 'number', unit: 'nm' },
     field: {
       type: 'object',
       additionalProperties: false,
@@ -131,7 +136,9 @@ export const EMITTER_SCENE_SCHEMA = {
 export function buildEmitterScene(config: unknown, rng: Rng): EmitterScene {
   const c = (config ?? {}) as EmitterSceneConfig;
   if (typeof c !== 'object' || Array.isArray(c)) throw new TypeError('scene.emitters: must be an object');
-  const center = c.field?.centerNm ?? [0, 0];
+  // Default field: centred on the piezo's home (middle of a 100 µm stage), in piezo coordinates.
+  const center = c.field?.centerNm ?? [50_000, 50_000];
+  const samplePlaneNm = c.samplePlaneNm ?? 50_000;
   const field = { centerNm: [center[0], center[1]] as [number, number], sizeNm: c.field?.sizeNm ?? 775, pixels: c.field?.pixels ?? 32 };
   const psfFwhmNm = c.psfFwhmNm ?? 300;
   if (!(psfFwhmNm > 0)) throw new RangeError(`scene.emitters.psfFwhmNm: must be > 0, got ${psfFwhmNm}`);
@@ -141,7 +148,7 @@ export function buildEmitterScene(config: unknown, rng: Rng): EmitterScene {
   if (c.emitters) {
     emitters = c.emitters.map((e, i) => {
       if (!Number.isFinite(e.xNm) || !Number.isFinite(e.yNm)) throw new RangeError(`scene.emitters.emitters[${i}]: xNm and yNm must be numbers`);
-      return { ...drawEmitter(rng, e.xNm, e.yNm), ...e } as Emitter;
+      return { ...drawEmitter(rng, e.xNm, e.yNm), zNm: samplePlaneNm, ...e } as Emitter;
     });
   } else if ((c.preset ?? 'single') === 'pair') {
     const d = c.separationNm ?? 250;
@@ -152,7 +159,8 @@ export function buildEmitterScene(config: unknown, rng: Rng): EmitterScene {
     const pop = { ...NV_POPULATION, g2zero: [0.2, 0.4] as [number, number], brightnessCps: [9e4, 1.1e5] as [number, number], t1Ns: [15, 30] as [number, number] };
     emitters = [drawEmitter(rng, center[0], center[1], pop)];
   }
-  return { emitters, psfFwhmNm, rayleighNm: c.rayleighNm ?? 600, backgroundCps, field };
+  if (!c.emitters) for (const e of emitters) e.zNm = samplePlaneNm;
+  return { emitters, psfFwhmNm, rayleighNm: c.rayleighNm ?? 600, backgroundCps, samplePlaneNm, field };
 }
 
 /**

@@ -8,6 +8,8 @@
  * mismatched lengths or empty input.
  */
 
+import { levenbergMarquardt } from './lm.js';
+
 export type NumericArray = ArrayLike<number>;
 
 /** Throws unless `a` and `b` are non-empty and of equal length. */
@@ -39,6 +41,133 @@ export function psnr(estimate: NumericArray, reference: NumericArray, max: numbe
 }
 
 // ==================== antibunching-scan (g2) metrics ====================
+
+/**
+ * Mean absolute percentage error, in percent: 100·mean(|est − ref| / |ref|).
+ * Reference values must be non-zero (g2(0) ≥ 0.1 in practice).
+ */
+export function mape(estimate: NumericArray, reference: NumericArray): number {
+  checkSameLength(estimate, reference, ['estimate', 'reference']);
+  let s = 0;
+  for (let i = 0; i < estimate.length; i++) {
+    const r = reference[i]!;
+    if (r === 0) throw new RangeError(`reference[${i}]: must be non-zero for MAPE`);
+    s += Math.abs(estimate[i]! - r) / Math.abs(r);
+  }
+  return (100 * s) / estimate.length;
+}
+
+/** Coefficient of determination r² = 1 − SS_res/SS_tot of an estimate against a reference. */
+export function rSquared(estimate: NumericArray, reference: NumericArray): number {
+  checkSameLength(estimate, reference, ['estimate', 'reference']);
+  let mean = 0;
+  for (let i = 0; i < reference.length; i++) mean += reference[i]!;
+  mean /= reference.length;
+  let res = 0;
+  let tot = 0;
+  for (let i = 0; i < reference.length; i++) {
+    res += (estimate[i]! - reference[i]!) ** 2;
+    tot += (reference[i]! - mean) ** 2;
+  }
+  if (tot === 0) throw new RangeError('reference: r² is undefined for a constant reference');
+  return 1 - res / tot;
+}
+
+/** Result of a 2D Gaussian fit: widths in the unit of `pixelSize`. */
+export interface Gaussian2D {
+  amplitude: number;
+  offset: number;
+  /** Centre, in pixels (x = column, y = row). */
+  x0: number;
+  y0: number;
+  fwhmX: number;
+  fwhmY: number;
+  /** Geometric mean √(fwhmX·fwhmY). */
+  fwhm: number;
+}
+
+const SIGMA_TO_FWHM = 2 * Math.sqrt(2 * Math.LN2);
+
+/**
+ * FWHM of an image by least-squares fit of offset + A·exp(−(x−x0)²/2σx² − (y−y0)²/2σy²)
+ * (axis-aligned, Levenberg–Marquardt), started from the image's moments.
+ * `image` is [ny, nx] row-major; non-finite pixels are ignored.
+ */
+export function fitGaussian2D(image: NumericArray, shape: [number, number], pixelSize = 1): Gaussian2D {
+  const [ny, nx] = shape;
+  if (!(ny >= 3 && nx >= 3)) throw new RangeError(`shape: need at least 3×3 pixels, got [${ny}, ${nx}]`);
+  if (image.length !== ny * nx) throw new RangeError(`image: length ${image.length} does not match shape [${ny}, ${nx}]`);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const v: number[] = [];
+  let min = Infinity;
+  let max = -Infinity;
+  for (let r = 0; r < ny; r++)
+    for (let c = 0; c < nx; c++) {
+      const z = image[r * nx + c]!;
+      if (!Number.isFinite(z)) continue;
+      xs.push(c);
+      ys.push(r);
+      v.push(z);
+      min = Math.min(min, z);
+      max = Math.max(max, z);
+    }
+  if (v.length < 6 || !(max > min)) throw new RangeError('image: needs at least 6 finite, non-constant pixels for a Gaussian fit');
+  // Moments of the part above the minimum give the start.
+  let w = 0;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i]! - min;
+    w += a;
+    mx += a * xs[i]!;
+    my += a * ys[i]!;
+  }
+  mx /= w;
+  my /= w;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i]! - min;
+    sx += a * (xs[i]! - mx) ** 2;
+    sy += a * (ys[i]! - my) ** 2;
+  }
+  const s0x = Math.max(0.5, Math.min(Math.sqrt(sx / w), nx));
+  const s0y = Math.max(0.5, Math.min(Math.sqrt(sy / w), ny));
+  const model = (t: Float64Array, out: Float64Array) => {
+    for (let i = 0; i < v.length; i++) out[i] = t[1]! + t[0]! * Math.exp(-((xs[i]! - t[2]!) ** 2) / (2 * t[4]! * t[4]!) - (ys[i]! - t[3]!) ** 2 / (2 * t[5]! * t[5]!));
+  };
+  const r = levenbergMarquardt(
+    { model, y: v, lower: [-Infinity, -Infinity, -nx, -ny, 0.1, 0.1], upper: [Infinity, Infinity, 2 * nx, 2 * ny, 10 * nx, 10 * ny] },
+    [max - min, min, mx, my, s0x, s0y],
+    { maxIterations: 300 },
+  );
+  const [A, off, x0, y0, sgx, sgy] = r.theta as unknown as number[];
+  const fwhmX = SIGMA_TO_FWHM * sgx! * pixelSize;
+  const fwhmY = SIGMA_TO_FWHM * sgy! * pixelSize;
+  return { amplitude: A!, offset: off!, x0: x0!, y0: y0!, fwhmX, fwhmY, fwhm: Math.sqrt(fwhmX * fwhmY) };
+}
+
+/**
+ * Two-peak test on a line profile: the two highest local maxima (at least
+ * `minSeparation` samples apart) and the lowest value between them. `dip` is
+ * that minimum over the lower peak (1 = no dip); resolved when dip < `criterion`
+ * (0.9 by default, a Sparrow-like margin above noise).
+ */
+export function twoPeakDip(profile: NumericArray, minSeparation = 2, criterion = 0.9): { dip: number; peaks: [number, number] | null; resolved: boolean } {
+  const n = profile.length;
+  const maxima: number[] = [];
+  for (let i = 1; i < n - 1; i++) if (profile[i]! >= profile[i - 1]! && profile[i]! > profile[i + 1]!) maxima.push(i);
+  maxima.sort((a, b) => profile[b]! - profile[a]!);
+  const first = maxima[0];
+  const second = maxima.find((m) => first !== undefined && Math.abs(m - first) >= minSeparation);
+  if (first === undefined || second === undefined) return { dip: 1, peaks: null, resolved: false };
+  const [a, b] = first < second ? [first, second] : [second, first];
+  let low = Infinity;
+  for (let i = a; i <= b; i++) low = Math.min(low, profile[i]!);
+  const dip = low / Math.min(profile[a]!, profile[b]!);
+  return { dip, peaks: [a, b], resolved: dip < criterion };
+}
 
 // ==================== cosy-2d metrics ====================
 

@@ -237,4 +237,52 @@ describe('ownership, faults, params', () => {
     const st = await engine.whenEnded(id);
     expect(st).toMatchObject({ state: 'failed', reason: 'pipeline broken: bad frame' });
   });
+
+  it('serves recorded frames and results by stream and seq range, and stores the session metadata', async () => {
+    const { engine } = await makeEngine(tmp.dir);
+    const id = await engine.start('test-stream', { stopAfter: 6 }, { metadata: { sample: 'NV-3', operator: 'ada', notes: 'n' } });
+    await engine.whenEnded(id);
+    expect(engine.frames(id, 'cam0.frame', 2, 4).map((f) => f.header.seq)).toEqual([2, 3, 4]);
+    const res = engine.frames(id, 'stream.mean', 5, 99);
+    expect(res).toHaveLength(1);
+    expect(res[0]!.header).toMatchObject({ stream: 'stream.mean', seq: 5, shape: [8, 8] });
+    expect(() => engine.frames(id, 'nope', 0, 1)).toThrow(/no stream 'nope'/);
+    expect(engine.session(id)).toMatchObject({ id, state: 'completed', frames: 6, results: 6 });
+    const r = engine.store.open(id);
+    expect(r.session()).toMatchObject({
+      metadata: { sample: 'NV-3', operator: 'ada', notes: 'n' },
+      softwareVersion: 'test',
+      clock: 'virtual',
+      config: { rig: { seed: 7, clock: 'virtual' } },
+      planVersion: '1',
+      pipeline: 'stream',
+      pipelineVersion: '1',
+    });
+    expect(r.session().startedAt).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(r.events('command')).toHaveLength(6);
+    expect(r.events('reply')).toHaveLength(0);
+    r.close();
+    expect(engine.listSessions().map((s) => s.id)).toEqual([id]);
+  });
+
+  it('back-pressure: with a tiny store queue the engine waits for the disk and records every frame', async () => {
+    const { DEFAULT_LIMITS } = await import('../../daemon/store/writer.js');
+    const { engine } = await makeEngine(tmp.dir, { store: { limits: { ...DEFAULT_LIMITS, minFreeBytes: 1, maxQueueItems: 6, batchItems: 100 } } });
+    const writers: { full: boolean }[] = [];
+    let sawFull = 0;
+    engine.frames$.subscribe(() => {
+      const run = (engine as unknown as { current: { d: { writer: { full: boolean } } } }).current;
+      writers.push(run.d.writer);
+      if (run.d.writer.full) sawFull++;
+    });
+    const id = await engine.start('test-stream', { stopAfter: 40, maxFrames: 40 });
+    const st = await engine.whenEnded(id);
+    expect(st).toMatchObject({ state: 'completed', frames: 40, results: 40 });
+    expect(sawFull).toBeGreaterThan(0);
+    const r = engine.store.open(id);
+    expect([...r.frames('frames')].map((f) => f.header.seq)).toEqual([...Array(40).keys()]);
+    expect(r.count('results')).toBe(40);
+    r.close();
+  });
 });
+

@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maskSampleCount, poissonDiscMask, randomMask, variableDensityMask } from '../../native/index.js';
+import {
+  maskSampleCount,
+  poissonDiscMask,
+  poissonDiscMaskAsync,
+  randomMask,
+  randomMaskAsync,
+  variableDensityMask,
+  variableDensityMaskAsync,
+} from '../../native/index.js';
 
 const sum = (m: Uint8Array) => m.reduce((a, b) => a + b, 0);
 const indices = (m: Uint8Array) => [...m.keys()].filter((i) => m[i] === 1);
@@ -163,6 +171,36 @@ describe('variableDensityMask', () => {
   });
 });
 
+describe('async variants (thread pool)', () => {
+  it('resolve to the same masks as the synchronous calls', async () => {
+    expect(await randomMaskAsync([30, 40], 0.3, 8)).toEqual(randomMask([30, 40], 0.3, 8));
+    expect(await poissonDiscMaskAsync([30, 40], 2.5, 8)).toEqual(poissonDiscMask([30, 40], 2.5, 8));
+    expect(await variableDensityMaskAsync([30, 40], 0.3, { decay: 4, centre: [0, 20] }, 8)).toEqual(variableDensityMask([30, 40], 0.3, { decay: 4, centre: [0, 20] }, 8));
+  });
+
+  it('leave the event loop free while they compute', async () => {
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const m = await variableDensityMaskAsync([1024, 1024], 0.3, { decay: 100 }, 1);
+    done = true;
+    expect(sum(m)).toBe(Math.round(0.3 * 1024 * 1024));
+    expect(turns).toBeGreaterThan(1);
+  });
+
+  it('reject (not throw) with the RangeError naming the argument, from TS and from C++', async () => {
+    const p = randomMaskAsync([4, 4], 0, 1);
+    await expect(p).rejects.toThrow(/^fraction:/);
+    await expect(poissonDiscMaskAsync([4, 0], 2, 1)).rejects.toBeInstanceOf(RangeError);
+    await expect(variableDensityMaskAsync([4, 4], 0.5, { decay: -1 }, 1)).rejects.toThrow(/^decay:/);
+  });
+});
+
 describe('bad arguments throw a RangeError naming the argument', () => {
   it.each<[string, () => unknown, RegExp]>([
     ['fraction 0', () => randomMask([4, 4], 0, 1), /^fraction: must be in \(0, 1\]/],
@@ -199,6 +237,8 @@ describe('bad arguments throw a RangeError naming the argument', () => {
       [() => raw.variableDensityMask!([4, 4], 0.5, [1], 1, 1), /^centre:/],
       [() => raw.variableDensityMask!([4, 4], 0.5, [1, 1], 0, 1), /^decay:/],
       [() => raw.variableDensityMask!([4, 4], 0.5, undefined, 1, 1), /^centre:/],
+      [() => raw.randomMaskAsync!([4, 4], 0.5, 'seed'), /^seed:/],
+      [() => raw.variableDensityMaskAsync!([4, 4], 0.5, [1, 1], NaN, 1), /^decay:/],
     ];
     for (const [call, message] of cases) {
       expect(call).toThrow(RangeError);

@@ -16,7 +16,7 @@ import { tmpDir } from '../engine/helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const child = join(here, 'crash-child.mjs');
-const RUNS = 24;
+const RUNS = 20;
 
 let tmp: ReturnType<typeof tmpDir>;
 beforeAll(() => {
@@ -57,7 +57,7 @@ describe('crash: SIGKILL while recording', () => {
   it(`${RUNS} killed recordings are intact, gap-free prefixes including every reported commit, and reopen as interrupted`, async () => {
     const rng = new Rng(20261122);
     const store = new SessionStore(tmp.dir);
-    const runs = Array.from({ length: RUNS }, (_, run) => ({ id: `crash-${String(run).padStart(2, '0')}`, target: 1 + rng.int(1500), durability: run % 2 ? 'full' : 'normal' }));
+    const runs = Array.from({ length: RUNS }, (_, run) => ({ id: `crash-${String(run).padStart(2, '0')}`, target: 1 + rng.int(1200), durability: run % 2 ? 'full' : 'normal' }));
     // Four children at a time: each spends most of its life starting Node.
     const reported = new Map<string, number>();
     for (let i = 0; i < runs.length; i += 4) {

@@ -45,7 +45,9 @@ describe('session store', () => {
     writer.append(u16, 'instrument');
     writer.append(res, 'result');
     writer.event(3, 'command', 'a', { command: 'go', params: { v: 1 } });
-    await new Promise((r) => setImmediate(r));
+    // Queued is not recorded: only a committed transaction counts.
+    expect(writer.committed).toEqual({ frames: 0, results: 0, events: 0 });
+    writer.flushAll();
     expect(writer.committed).toEqual({ frames: 2, results: 1, events: 1 });
     writer.finish({ status: 'completed', reason: 'done', durationNs: 10 });
     const r = store.open(id);

@@ -1,0 +1,20 @@
+/** Adds one subcommand per pipeline that offers `which` (train or reconstruct). */
+import type { Command } from 'commander';
+import type { PipelineCommands } from '../../pipelines/commands.js';
+
+export function addPipelineSubcommands(parent: Command, pipelines: Record<string, PipelineCommands>, which: 'train' | 'reconstruct'): void {
+  for (const [name, p] of Object.entries(pipelines)) {
+    const spec = p[which];
+    if (!spec) continue;
+    const cmd = parent.command(name).description(spec.description);
+    for (const o of spec.options) cmd.option(o.flags, o.description, o.default);
+    cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
+      try {
+        await spec.run(opts);
+      } catch (err) {
+        console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
+    });
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The online g2 pipeline of `antibunching-scan`. It reads the correlator's
+ * frames by their `phase` header field (set by the plan):
+ * - `calibration`: fits the full model → curve shape and peak G2 (result `g2.calibration`);
+ * - `scan` (field `pixel`): adds the 1 s histogram to the pixel, updates its
+ *   shape-fixed estimate (result `g2.pixel`), which `shouldStop({pixel})` judges;
+ * - `final`: builds the maps with the chosen method and emits them as arrays
+ *   (`g2.pl`, `g2.g2`, `g2.g2_std`, `g2.crb`, `g2.G2`, `g2.G2_std`, `g2.dwell_s`),
+ *   PNGs (`g2.png_*`, u8 PNG bytes) and `g2.metrics` (FWHMs in its fields).
+ * The CNN runs in a worker thread; `settle()` awaits it.
+ */
+import { from, type OperatorFunction } from 'rxjs';
+import { concatMap } from 'rxjs/operators';
+import type { Frame } from '../../drivers/core/frame.js';
+import type { HbtGeometry } from '../../drivers/hbt/model.js';
+import type { Pipeline, PipelineContext, PipelineDescription, PipelineFactory, PipelineOutput } from '../core/pipeline.js';
+import { CONTINUE, type StopDecision } from '../core/stopping.js';
+import { renderMapPng } from '../core/png-image.js';
+import { calibrate, type CalibrationResult } from './calibration.js';
+import type { G2Method } from './estimate.js';
+import { HbtScanData, estimateMaps, imageFwhm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
+import { shapeFixedFitter, type ShapeFixedFitter } from './shape-fixed-ml.js';
+import type { CnnClient } from './cnn-client.js';
+
+/** The plan parameters the pipeline reads. */
+export interface G2PipelineParams {
+  nx: number;
+  ny: number;
+  fieldSizeNm: number;
+  method: G2Method;
+  targetFraction: number;
+  maxDwellS: number;
+  minDwellS: number;
+  earlyStop: boolean;
+  /** PL FWHM assumed for the pooling kernel before the PL map exists, nm. */
+  psfFwhmNm: number;
+}
+
+export const G2_PIPELINE_VERSION = '1';
+
+export class G2Pipeline implements Pipeline {
+  readonly name = 'g2';
+  readonly version = G2_PIPELINE_VERSION;
+  private data: HbtScanData | undefined;
+  private cal: CalibrationResult | undefined;
+  private fitter: ShapeFixedFitter | undefined;
+  private last = new Map<number, { g2: number; std: number; crb: number; events: number; scale: number }>();
+  private pending: Promise<unknown> = Promise.resolve();
+  private cnn: CnnClient | undefined;
+  private readonly p: G2PipelineParams;
+
+  constructor(private readonly ctx: PipelineContext) {
+    this.p = ctx.planParams as unknown as G2PipelineParams;
+  }
+
+  accepts(stream: string): boolean {
+    return stream.endsWith('.histogram') || stream.endsWith('.rate');
+  }
+
+  /** Pooling gain the stop rule may count on (√n_eff of the pooling kernel). */
+  private poolGain(): number {
+    if (this.p.method !== 'pooled') return 1;
+    const px = this.p.fieldSizeNm / this.p.nx;
+    return Math.sqrt(poolKernel(poolKernelSigmaPx(this.p.psfFwhmNm, px)).nEff);
+  }
+
+  private geometryOf(f: Frame): HbtGeometry {
+    const h = f.header;
+    return { bins: f.payload.length, binWidthNs: Number(h.binWidthNs), zeroBin: Number(h.zeroBin), jitterNs: Number(h.jitterNs ?? 0) };
+  }
+
+  operator(): OperatorFunction<Frame, PipelineOutput> {
+    // Calibration and scan frames are handled synchronously (shouldStop always
+    // sees them); only the final maps (CNN in a worker) are asynchronous.
+    return (frames$) =>
+      frames$.pipe(
+        concatMap((f) => {
+          if (f.header.phase === 'final') {
+            const work = this.finalOutputs();
+            this.pending = work.catch(() => undefined);
+            return from(work).pipe(concatMap((outs) => from(outs)));
+          }
+          return from(this.handle(f));
+        }),
+      );
+  }
+
+  private handle(f: Frame): PipelineOutput[] {
+    const phase = f.header.phase;
+    if (!f.header.stream.endsWith('.histogram')) return [];
+    if (phase === 'calibration') {
+      const g = this.geometryOf(f);
+      this.cal = calibrate(f.payload, Number(f.header.counts), Number(f.header.integrationS), g);
+      this.fitter = shapeFixedFitter(this.cal.shape);
+      this.data = new HbtScanData({ ny: this.p.ny, nx: this.p.nx, pixelSizeNm: this.p.fieldSizeNm / this.p.nx, geometry: g });
+      const c = this.cal;
+      return [
+        {
+          name: 'calibration',
+          payload: Float64Array.of(c.curve.t1Ns, c.curve.t2Ns, c.curve.bunchingRatio, c.fit.g2, c.fit.std, c.rate, c.g2Peak, c.fit.events),
+          fields: { columns: ['t1Ns', 't2Ns', 'bunchingRatio', 'g2', 'g2Std', 'rateCps', 'g2Peak', 'events'] },
+        },
+      ];
+    }
+    if (phase === 'scan') {
+      if (!this.data || !this.fitter) throw new Error('scan frame before the calibration');
+      const pixel = Number(f.header.pixel);
+      this.data.add(pixel, f.payload, Number(f.header.counts), Number(f.header.integrationS));
+      const est = this.fitter.fit(this.data.histogram(pixel));
+      this.last.set(pixel, est);
+      return [
+        {
+          name: 'pixel',
+          payload: Float64Array.of(pixel, est.g2, est.std, est.crb, est.events, this.data.rate(pixel), this.data.seconds[pixel]!),
+          fields: { pixel, columns: ['pixel', 'g2', 'g2Std', 'crb', 'events', 'rateCps', 'dwellS'] },
+        },
+      ];
+    }
+    return [];
+  }
+
+  shouldStop(scope: unknown): StopDecision {
+    const pixel = (scope as { pixel?: number } | undefined)?.pixel;
+    if (pixel === undefined || !this.data || !this.cal) return CONTINUE;
+    const est = this.last.get(pixel);
+    if (!est) return CONTINUE;
+    const seconds = this.data.seconds[pixel]!;
+    const policy: StopPolicy = { targetFraction: this.p.targetFraction, maxDwellS: this.p.maxDwellS, minDwellS: this.p.minDwellS, poolGain: this.poolGain() };
+    if (!this.p.earlyStop) return seconds >= this.p.maxDwellS ? { stop: true, reason: `fixed dwell: ${seconds} s` } : CONTINUE;
+    return pixelStopDecision(est, this.data.rate(pixel), seconds, this.cal.g2Peak, policy);
+  }
+
+  async settle(): Promise<void> {
+    await this.pending;
+  }
+
+  describe(): PipelineDescription {
+    return this.cnn ? { modelHashes: { g2cnn: this.cnn.modelHash } } : {};
+  }
+
+  private async finalOutputs(): Promise<PipelineOutput[]> {
+    if (!this.data || !this.cal) throw new Error('final frame before any scan data');
+    const meta = this.data.meta;
+    let cnn;
+    if (this.p.method === 'cnn') {
+      const { CnnClient } = await import('./cnn-client.js');
+      this.cnn = new CnnClient();
+      const client = this.cnn;
+      cnn = (h: Float64Array, n: number) => client.predict(h, n);
+    }
+    try {
+      // The pooling kernel follows the measured PL width (the PL map is well exposed).
+      let poolSigmaPx = poolKernelSigmaPx(this.p.psfFwhmNm, meta.pixelSizeNm);
+      const plOnly = await estimateMaps(this.data, { method: 'shape-fixed-ml', calibration: this.cal });
+      try {
+        poolSigmaPx = poolKernelSigmaPx(imageFwhm(plOnly, meta).pl.fwhm, meta.pixelSizeNm);
+      } catch {
+        // A flat PL map (no emitter in the field): keep the configured PSF.
+      }
+      const maps = this.p.method === 'shape-fixed-ml' ? plOnly : await estimateMaps(this.data, { method: this.p.method, calibration: this.cal, ...(cnn ? { cnn } : {}), poolSigmaPx });
+      return mapOutputs(maps, meta.ny, meta.nx, meta.pixelSizeNm, this.p.method);
+    } finally {
+      await this.cnn?.close();
+    }
+  }
+}
+
+/** The result frames and PNGs of a finished scan (also used by `reconstruct`). */
+export function mapOutputs(maps: ScanMaps, ny: number, nx: number, pixelSizeNm: number, method: G2Method): PipelineOutput[] {
+  const shape = [ny, nx];
+  const metrics = scanMetrics(maps, ny, nx, pixelSizeNm);
+  const out: PipelineOutput[] = [];
+  for (const [name, a] of Object.entries(mapArrays(maps))) out.push({ name, payload: a, shape, fields: { method } });
+  for (const [name, png] of Object.entries(mapPngs(maps, ny, nx, pixelSizeNm))) out.push({ name: `png_${name}`, payload: new Uint8Array(png), fields: { format: 'png' } });
+  out.push({ name: 'metrics', payload: Float64Array.of(metrics.plFwhmNm, metrics.g2FwhmNm, metrics.fwhmRatio, metrics.totalDwellS), fields: { ...metrics, method } });
+  return out;
+}
+
+export function mapArrays(maps: ScanMaps): Record<string, Float64Array> {
+  return { pl: maps.pl, g2: maps.g2, g2_std: maps.g2Std, crb: maps.crb, G2: maps.G2, G2_std: maps.G2Std, dwell_s: maps.dwellS };
+}
+
+export function mapPngs(maps: ScanMaps, ny: number, nx: number, pixelSizeNm: number): Record<string, Buffer> {
+  const shape: [number, number] = [ny, nx];
+  const clipStd = maps.g2Std.map((s) => (Number.isFinite(s) ? Math.min(s, 1) : 1));
+  return {
+    pl: renderMapPng(maps.pl, { shape, pixelSizeNm, title: 'PL', unit: 'counts/s' }),
+    g2: renderMapPng(maps.g2, { shape, pixelSizeNm, title: 'g2(0)', unit: '1', range: [0, 1.2] }),
+    g2_std: renderMapPng(clipStd, { shape, pixelSizeNm, title: 'std g2(0)', unit: '1' }),
+    G2: renderMapPng(maps.G2, { shape, pixelSizeNm, title: 'G2 = N^2(1-g2)', unit: '(counts/s)^2' }),
+    dwell_s: renderMapPng(maps.dwellS, { shape, pixelSizeNm, title: 'dwell', unit: 's' }),
+  };
+}
+
+export interface ScanMetrics {
+  plFwhmNm: number;
+  g2FwhmNm: number;
+  fwhmRatio: number;
+  totalDwellS: number;
+}
+
+export function scanMetrics(maps: ScanMaps, ny: number, nx: number, pixelSizeNm: number): ScanMetrics {
+  let total = 0;
+  for (const s of maps.dwellS) total += s;
+  try {
+    const f = imageFwhm(maps, { ny, nx, pixelSizeNm, geometry: undefined as never });
+    return { plFwhmNm: f.pl.fwhm, g2FwhmNm: f.G2.fwhm, fwhmRatio: f.ratio, totalDwellS: total };
+  } catch {
+    return { plFwhmNm: NaN, g2FwhmNm: NaN, fwhmRatio: NaN, totalDwellS: total };
+  }
+}
+
+export const g2PipelineFactory: PipelineFactory = {
+  name: 'g2',
+  version: G2_PIPELINE_VERSION,
+  description: 'antibunching-scan: calibration, per-pixel g2(0) with early stopping, PL/g2/G2 maps and PNGs',
+  create: (ctx) => new G2Pipeline(ctx),
+};
