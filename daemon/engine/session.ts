@@ -313,6 +313,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.endedAt = new Date();
     try {
       w.event(this.durationNs, 'end', 'engine', { status, reason });
+      // Let the queue drain on the usual time-bounded turns, so closing the session does not stall the loop.
+      await this.d.clock.hold(w.flushed());
       w.finish({ status, reason, durationNs: this.durationNs }, this.endedAt);
     } catch (err) {
       this.state = 'failed';

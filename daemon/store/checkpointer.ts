@@ -16,9 +16,10 @@ const Database = require(workerData.sqlite);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = ' + workerData.synchronous);
-parentPort.on('message', () => {
+parentPort.on('message', (m) => {
   let result;
-  try { result = db.pragma('wal_checkpoint(PASSIVE)')[0]; } catch (err) { result = { error: String(err && err.message) }; }
+  try { result = db.pragma(m === 'final' ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)')[0]; } catch (err) { result = { error: String(err && err.message) }; }
+  if (m === 'final') { db.close(); process.exit(0); }
   parentPort.postMessage(result);
 });
 `;
@@ -58,10 +59,24 @@ export class Checkpointer {
     this.worker.postMessage('checkpoint');
   }
 
-  /** Stops the worker (its connection closes with it). */
-  async stop(): Promise<void> {
+  /** True once the worker runs (its connection is open on the database). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /**
+   * The session's last checkpoint, in the worker: it folds the WAL into the database and closes the worker's
+   * connection — the last one, once the writer has closed its own — so the event loop never waits for it.
+   * The worker keeps the process alive until it is done.
+   */
+  final(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    if (w) await w.terminate();
+    if (!w) return Promise.resolve();
+    w.ref();
+    return new Promise((resolve) => {
+      w.once('exit', () => resolve());
+      w.postMessage('final');
+    });
   }
 }

@@ -35,8 +35,8 @@ const FLUSH_DELAY_MS = 4;
 const FLUSH_BUDGET_MS = 8;
 
 export const DEFAULT_LIMITS: WriterLimits = {
-  maxQueueBytes: 64 * 2 ** 20,
-  maxQueueItems: 100_000,
+  maxQueueBytes: 32 * 2 ** 20,
+  maxQueueItems: 32_768,
   batchItems: 256,
   minFreeBytes: 256 * 2 ** 20,
   diskCheckEveryBytes: 32 * 2 ** 20,
@@ -146,6 +146,18 @@ export class SessionWriter {
     this.schedule();
   }
 
+  /** Settles once the last checkpoint after `finish()` is done (the WAL folded into the database). */
+  finalCheckpoint: Promise<void> = Promise.resolve();
+
+  /** Resolves once everything queued so far is committed (written on the usual turns, not in one go). */
+  flushed(): Promise<void> {
+    if (this.queued === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => (this.queued === 0 || this.closed || this.fatal ? resolve() : setImmediate(check));
+      setImmediate(check);
+    });
+  }
+
   /** Resolves when the queue is below half its bounds (or at once if it is). */
   drained(): Promise<void> {
     if (!this.aboveLowWater()) return Promise.resolve();
@@ -176,12 +188,13 @@ export class SessionWriter {
       this.db
         .prepare('UPDATE session SET status = ?, reason = ?, ended_at = ?, duration_ns = ?')
         .run(status, reason ?? null, endedAt.toISOString(), Math.round(end.durationNs));
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      // A short session folds its small WAL here; a long one leaves that to the checkpoint worker (below).
+      if (!this.checkpointer.running) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.closed = true;
       if (this.flushTimer) clearTimeout(this.flushTimer);
-      void this.checkpointer.stop();
       this.db.close();
+      this.finalCheckpoint = this.checkpointer.final();
       this.lock.release();
       for (const w of this.waiters.splice(0)) w();
     }

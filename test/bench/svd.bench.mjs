@@ -28,7 +28,7 @@ import { lowRank, nvMap, observe, randomMask, relativeError } from '../native/co
 const relErr = (x, truth) => relativeError(x, truth, true);
 
 const emit = (row) => console.log(JSON.stringify(row));
-// Optional section filter: `npm run bench -- svd [svd|svt|sampling]`.
+// Optional section filter: `npm run bench -- svd [svd|svt|sampling|large]` (large only on request).
 const only = process.argv[3];
 const run = (section) => only === undefined || only === section;
 
@@ -182,6 +182,21 @@ for (const p of run('svt') ? [0.1, 0.2, 0.4] : []) {
   });
 }
 
+// Large completion (only with `npm run bench -- svd large`: minutes): 500×500
+// rank-5 from 20 %, defaults, i.e. the warm-started randomized partial SVD.
+if (only === 'large') {
+  const truth = lowRank(500, 500, 5, 7);
+  const mask = randomMask(500 * 500, 0.2, 7);
+  const t0 = process.hrtime.bigint();
+  const r = await q.svt(observe(truth, mask), mask, 500, 500);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  emit({
+    case: 'svt 500x500 rank-5, 20 % samples (defaults, partial SVDs)',
+    qscope_ms: round(ms), iterations: r.iterations, residual: round(r.residual, 2), rank: r.rank,
+    ms_per_iteration: round(ms / r.iterations), rel_error_vs_full: round(relErr(r.x, truth)),
+  });
+}
+
 // ---------------------------------------------------------------- sampling
 /**
  * Uncertainty proxy for matrix completion without a model of the noise: an
@@ -196,33 +211,55 @@ function sampleDeficit(mask, m, n) {
   return u;
 }
 
-const TARGET = 0.05, SEEDS = 10, M = 50, N = 50, START = 0.15, BATCH = Math.round(0.05 * M * N);
-const needed = { uniform: [], leverage: [], uncertainty: [] };
-for (let seed = 1; seed <= (run('sampling') ? SEEDS : 0); seed++) {
-  const truth = lowRank(M, N, 3, 1000 + seed, 0.1, 0.5);
-  for (const strategy of Object.keys(needed)) {
-    const mask = randomMask(M * N, START, 1000 + seed);
-    let recon = null;
-    let count = mask.reduce((s, v) => s + v, 0);
-    for (let step = 0; ; step++) {
-      const r = await q.svt(observe(truth, mask), mask, M, N, recon ? { init: recon } : undefined);
-      recon = r.x;
-      if (relErr(recon, truth) <= TARGET || count >= 0.8 * M * N) break;
-      const picks = q.nextSamples(mask, recon, M, N, BATCH, {
-        strategy, seed: seed * 100 + step, minDistance: strategy === 'uncertainty' ? 2 : 0,
-        ...(strategy === 'uncertainty' ? { uncertainty: sampleDeficit(mask, M, N) } : {}),
-      });
-      for (const p of picks) mask[p] = 1;
-      count += picks.length;
-    }
-    needed[strategy].push(count / (M * N));
-  }
+/** A coherent rank-3 map: five rows and five columns carry 8× larger factors. */
+function coherent(m, n, seed) {
+  const base = lowRank(m, n, 3, seed);
+  const rng = new Rng(seed + 7);
+  const rows = Array.from({ length: 5 }, () => rng.int(m));
+  const cols = Array.from({ length: 5 }, () => rng.int(n));
+  const out = base.slice();
+  for (const i of rows) for (let j = 0; j < n; j++) out[i * n + j] *= 8;
+  for (const j of cols) for (let i = 0; i < m; i++) out[i * n + j] *= 8;
+  // Still rank 3: row and column scalings of a rank-3 matrix (D_r L)(D_c R)^T.
+  return out.map((v) => 0.5 + 0.02 * v);
 }
-for (const [strategy, xs] of run('sampling') ? Object.entries(needed) : []) {
-  const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / (xs.length - 1));
-  emit({
-    case: `sampling 50x50 rank-3 (0.5 ± 0.1): fraction sampled to reach rel. error ≤ ${TARGET} (15 % uniform start, +5 % batches, svt warm-started)`,
-    strategy, mean_fraction: round(mean), sd: round(sd, 2), seeds: xs.length, capped_at_80_percent: xs.filter((x) => x >= 0.8).length,
-  });
+
+const TARGET = 0.05, SEEDS = 10, M = 50, N = 50, START = 0.15, BATCH = Math.round(0.05 * M * N);
+const MAPS = {
+  'rank-3 (0.5 ± 0.1)': (seed) => lowRank(M, N, 3, 1000 + seed, 0.1, 0.5),
+  'cosy-like': (seed) => nvMap(M, N, 1000 + seed),
+  'coherent rank-3': (seed) => coherent(M, N, 1000 + seed),
+};
+const mapFilter = process.argv[4]; // optional: one key of MAPS
+for (const [mapName, makeMap] of run('sampling') ? Object.entries(MAPS) : []) {
+  if (mapFilter !== undefined && mapFilter !== mapName) continue;
+  const needed = { uniform: [], leverage: [], uncertainty: [] };
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const truth = makeMap(seed);
+    for (const strategy of Object.keys(needed)) {
+      const mask = randomMask(M * N, START, 1000 + seed);
+      let recon = null;
+      let count = mask.reduce((s, v) => s + v, 0);
+      for (let step = 0; ; step++) {
+        const r = await q.svt(observe(truth, mask), mask, M, N, recon ? { init: recon } : undefined);
+        recon = r.x;
+        if (relErr(recon, truth) <= TARGET || count >= 0.8 * M * N) break;
+        const picks = q.nextSamples(mask, recon, M, N, BATCH, {
+          strategy, seed: seed * 100 + step, minDistance: strategy === 'uncertainty' ? 2 : 0,
+          ...(strategy === 'uncertainty' ? { uncertainty: sampleDeficit(mask, M, N) } : {}),
+        });
+        for (const p of picks) mask[p] = 1;
+        count += picks.length;
+      }
+      needed[strategy].push(count / (M * N));
+    }
+  }
+  for (const [strategy, xs] of Object.entries(needed)) {
+    const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / (xs.length - 1));
+    emit({
+      case: `sampling 50x50 ${mapName}: fraction sampled to reach rel. error ≤ ${TARGET} (15 % uniform start, +5 % batches, svt warm-started)`,
+      strategy, mean_fraction: round(mean), sd: round(sd, 2), seeds: xs.length, capped_at_80_percent: xs.filter((x) => x >= 0.8).length,
+    });
+  }
 }

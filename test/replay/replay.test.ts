@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { map } from 'rxjs';
-import { replaySession } from '../../daemon/engine/replay.js';
+import { clockFor, parseSpeed, replaySession } from '../../daemon/engine/replay.js';
+import { PlanRegistry } from '../../daemon/plans/index.js';
+import { TestScanner, rasterPlan } from '../engine/doubles.js';
 import { SessionStore } from '../../daemon/store/store.js';
 import { DEFAULT_LIMITS } from '../../daemon/store/writer.js';
 import { GridPipeline, testDriverRegistry, testPipelines, testPlans } from '../engine/doubles.js';
@@ -109,4 +111,46 @@ describe('replay', () => {
     expect(report.results.identical).toBe(false);
     expect(report.results.differences[0]).toMatch(/^stream\.mean#0: payload differs from byte/);
   });
+
+  it('command replies are replayed from the recording (a read-back that differs now does not change the replay)', async () => {
+    const plans = testPlans().register({
+      ...rasterPlan,
+      name: 'test-readback',
+      async run(ctx) {
+        for (let pixel = 0; pixel < 3; pixel++) {
+          await ctx.call('scanner', 'moveTo', { xNm: pixel * 50, yNm: 0 });
+          const at = (await ctx.call('scanner', 'position')) as number[];
+          await ctx.acquire('correlator', 'histogram', { integrationMs: 100 }, { fields: { pixel, at } });
+        }
+      },
+    });
+    const { engine } = await makeEngine(tmp.dir);
+    (engine as unknown as { plans: PlanRegistry }).plans.register(plans.get('test-readback'));
+    const id = await engine.start('test-readback', {});
+    await engine.whenEnded(id);
+    // The replayed rig's scanner reads back 1 µm off: its fresh replies differ from the recorded ones.
+    const registry = testDriverRegistry();
+    const factories = (registry as unknown as { factories: Map<string, { create: unknown }> }).factories;
+    factories.get('piezo/sim')!.create = async (rid: string, _c: unknown, ctx: { world: never }) =>
+      Object.assign(new TestScanner(rid, ctx.world), { command_position: async () => [1000, 1000, 1000] });
+    const report = await replaySession(replayOpts(id, { registry, plans }));
+    expect(report.frames).toMatchObject({ identical: true });
+    const store = new SessionStore(tmp.dir);
+    const r = store.open(report.id);
+    expect([...r.frames('frames')].map((f) => f.header.at)).toEqual([[0, 0, 0], [50, 0, 0], [100, 0, 0]]);
+    expect(r.events('reply').filter((e) => (e.data as { command: string }).command === 'position')).toHaveLength(3);
+    r.close();
+  });
+
+  it('--speed: max runs on the virtual clock, realtime and factors on a scaled clock; anything else is refused', () => {
+    expect(parseSpeed('max')).toBe('max');
+    expect(parseSpeed('realtime')).toBe('realtime');
+    expect(parseSpeed('2.5')).toBe(2.5);
+    expect(() => parseSpeed('0')).toThrow("--speed: must be realtime, max or a number > 0, got '0'");
+    expect(() => parseSpeed('fast')).toThrow(/--speed/);
+    expect(clockFor('max').kind).toBe('virtual');
+    expect(clockFor('realtime')).toMatchObject({ kind: 'scaled', speed: 1 });
+    expect(clockFor(10)).toMatchObject({ kind: 'scaled', speed: 10 });
+  });
 });
+
