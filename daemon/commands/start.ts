@@ -15,6 +15,8 @@ interface StartOptions extends ClientCliOptions {
 }
 
 const FINAL = new Set(['completed', 'aborted', 'failed', 'interrupted']);
+/** Status polls that may fail in a row before `start` gives up following (the daemon is gone or unreachable). */
+const LOST_AFTER_POLLS = 3;
 
 export function register(program: Command): void {
   clientOptions(
@@ -100,16 +102,31 @@ async function follow(
       if (FINAL.has(m.status.state)) finish(m.status);
     });
     // PUB may drop a snapshot; a slow poll of the control socket makes sure the end is seen.
+    let failedPolls = 0;
     const poll = setInterval(() => {
-      c.session(id).then((s) => FINAL.has(s.state) && finish(s), () => undefined);
+      c.session(id).then(
+        (s) => {
+          failedPolls = 0;
+          if (FINAL.has(s.state)) finish(s);
+        },
+        // One lost reply is no verdict; several in a row mean the daemon is gone: say so instead of waiting forever.
+        (err: Error) => {
+          if (++failedPolls >= LOST_AFTER_POLLS) stopFollowing(`lost contact with the daemon (${failedPolls} status requests failed, last: ${err.message}); session ${id} may still be running`);
+        },
+      );
     }, 2000);
-    const detach = () => {
+    const stopFollowing = (why: string) => {
+      if (done) return;
       bar?.stop();
-      process.stderr.write(`\ndetached; session ${id} goes on (qscope abort ${id} stops it)\n`);
       done = true;
       clearInterval(poll);
+      process.off('SIGINT', detach);
       sub.unsubscribe();
-      reject(new Error('detached'));
+      reject(new Error(why));
+    };
+    const detach = () => {
+      process.stderr.write(`\ndetached; session ${id} goes on (qscope abort ${id} stops it)\n`);
+      stopFollowing('detached');
     };
     process.once('SIGINT', detach);
   });

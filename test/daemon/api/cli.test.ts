@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Subject, firstValueFrom } from 'rxjs';
+import { MemoryTarget } from '../../../daemon/api/memory-target.js';
 import { createProgram } from '../../../daemon/cli.js';
 import { startApi } from './helpers.js';
 
@@ -65,6 +67,31 @@ describe('qscope client commands', () => {
 
     const followed = await run(['start', 'stream', '--param', 'frames=300', '--param', 'chunk=10', '--json', ...at]);
     expect(JSON.parse(followed.out)).toMatchObject({ state: 'completed', progress: { done: 300, total: 300 } });
+  });
+
+  it('start stops following with exit 1 when the daemon goes away mid-session, instead of waiting forever', async () => {
+    /** Tells when the command's first status poll reaches the daemon: it is then following the session. */
+    class PolledTarget extends MemoryTarget {
+      readonly polled = new Subject<void>();
+      override sessionStatus(id?: string) {
+        this.polled.next();
+        return super.sessionStatus(id);
+      }
+    }
+    const target = new PolledTarget();
+    const { server, endpoints } = await startApi({}, target);
+    let stopped = false;
+    cleanup.push(() => (stopped ? undefined : server.stop()));
+    const at = ['--control', endpoints.control, '--data', endpoints.data, '--timeout', '300'];
+    const polled = firstValueFrom(target.polled);
+    const following = run(['start', 'stream', '--param', 'frames=10000000', '--param', 'chunk=64', ...at]);
+    await polled;
+    await server.stop();
+    stopped = true;
+    await target.abortSession();
+    const r = await following;
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/lost contact with the daemon \(3 status requests failed, last: .*\); session m\d+ may still be running/);
   });
 
   it('watch prints frames and the gap summary; keys generate writes a 0600 key file', async () => {
