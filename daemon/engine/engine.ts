@@ -300,7 +300,7 @@ export class Engine {
     const r = this.openStored(id);
     try {
       const s = r.streams().find((x) => x.name === stream);
-      if (!s) throw new EngineError('UNKNOWN_SESSION', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
+      if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
       const out: Frame[] = [];
       for (const f of r.frames(s.kind === 'instrument' ? 'frames' : 'results', stream, fromSeq, toSeq)) {
         out.push(f);

@@ -8,6 +8,7 @@ export type EngineErrorCode =
   | 'UNKNOWN_COMMAND'
   | 'UNKNOWN_PLAN'
   | 'UNKNOWN_SESSION'
+  | 'UNKNOWN_STREAM' // frames() of a stream the (existing) session does not have
   | 'BAD_PARAMS'
   | 'SESSION_RUNNING' // start while another session runs on this rig
   | 'NO_SESSION' // pause/resume/abort with no running session

@@ -246,7 +246,8 @@ describe('ownership, faults, params', () => {
     const res = engine.frames(id, 'stream.mean', 5, 99);
     expect(res).toHaveLength(1);
     expect(res[0]!.header).toMatchObject({ stream: 'stream.mean', seq: 5, shape: [8, 8] });
-    expect(() => engine.frames(id, 'nope', 0, 1)).toThrow(/no stream 'nope'/);
+    expect(() => engine.frames(id, 'nope', 0, 1)).toThrow(expect.objectContaining({ code: 'UNKNOWN_STREAM', message: expect.stringMatching(/no stream 'nope'/) }));
+    expect(() => engine.frames('no-such-session', 'cam0.frame', 0, 1)).toThrow(expect.objectContaining({ code: 'UNKNOWN_SESSION' }));
     expect(engine.session(id)).toMatchObject({ id, state: 'completed', frames: 6, results: 6 });
     const r = engine.store.open(id);
     expect(r.session()).toMatchObject({
