@@ -15,6 +15,7 @@ export type EngineErrorCode =
   | 'BAD_STATE' // e.g. resume of a session that is not paused
   | 'BINDING' // plan roles cannot be bound to instruments
   | 'DISK_SPACE'
+  | 'MODEL_FILE' // a model the plan declares cannot be read (missing or broken install)
   | 'SESSION_FILE'; // a session file that is missing, corrupt or foreign
 
 export class EngineError extends Error {
