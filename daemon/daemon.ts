@@ -78,8 +78,13 @@ export class Daemon {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });
       // skip(1): the initial `disconnected` every new driver starts in.
+      let previous = driver.state;
       const sub = driver.state$.pipe(skip(1)).subscribe((state) => {
+        const from = previous;
+        previous = state;
         if (state === 'fault') dlog.error({ state, code: driver.lastFault?.code, err: driver.lastFault?.message }, `${id}: fault`);
+        // Every command toggles ready/busy: at info that would bury the log (connect, disconnect stay at info).
+        else if ((from === 'ready' && state === 'busy') || (from === 'busy' && state === 'ready')) dlog.debug({ state }, `${id}: ${state}`);
         else dlog.info({ state }, `${id}: ${state}`);
       });
       this.unsubscribers.push(() => sub.unsubscribe());

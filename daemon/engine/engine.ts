@@ -14,12 +14,14 @@ import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import { modelHash } from '../../pipelines/core/model-files.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
 import { ParamsError, describeAjvError } from '../plans/params.js';
 import type { PlanDescription, PlanRegistry } from '../plans/index.js';
 import type { SessionStore, SessionSummary } from '../store/store.js';
 import type { SessionReader } from '../store/reader.js';
 import { SessionFileError } from '../store/db.js';
+import type { Plan } from '../plans/plan.js';
 import type { EngineStatus, InstrumentStatus, SessionEvent, SessionFrame, SessionStatus, StartOptions } from './api.js';
 import { EngineError } from './errors.js';
 import { SessionRun, describeError, type ReplayHooks } from './session.js';
@@ -174,6 +176,7 @@ export class Engine {
       throw err;
     }
     const instruments = this.bind(plan.name, plan.roles, opts.instruments ?? {});
+    const declared = this.declaredModels(plan, validated);
     const pipelineName = opts.pipeline ?? plan.pipeline?.(validated);
     const id0 = opts.id;
     let pipeline: Pipeline | undefined;
@@ -188,6 +191,8 @@ export class Engine {
     }
     const startedAt = new Date();
     const desc = pipeline?.describe?.() ?? {};
+    const modelHashes = { ...declared.modelHashes, ...desc.modelHashes };
+    const tfBackend = desc.tfBackend ?? declared.tfBackend;
     let created;
     try {
       created = this.store.create({
@@ -199,8 +204,8 @@ export class Engine {
         metadata: { ...(opts.metadata ?? {}) },
         softwareVersion: this.softwareVersion,
         ...(pipeline ? { pipeline: pipeline.name, pipelineVersion: pipeline.version } : {}),
-        ...(desc.tfBackend ? { tfBackend: desc.tfBackend } : {}),
-        ...(desc.modelHashes ? { modelHashes: desc.modelHashes } : {}),
+        ...(tfBackend ? { tfBackend } : {}),
+        ...(Object.keys(modelHashes).length > 0 ? { modelHashes } : {}),
         instruments,
         clock: this.clock.kind,
         ...(replay ? { source: { replayOf: replay.sourceId } } : {}),
@@ -314,7 +319,7 @@ export class Engine {
     const r = this.openStored(id);
     try {
       const s = r.streams().find((x) => x.name === stream);
-      if (!s) throw new EngineError('UNKNOWN_SESSION', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
+      if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
       const out: Frame[] = [];
       for (const f of r.frames(s.kind === 'instrument' ? 'frames' : 'results', stream, fromSeq, toSeq)) {
         out.push(f);
@@ -354,6 +359,25 @@ export class Engine {
     if (!run || run.isFinal()) throw new EngineError('NO_SESSION', 'no session is running');
     if (id !== undefined && id !== run.sessionId) throw new EngineError('UNKNOWN_SESSION', `session ${id} is not the running session (${run.sessionId})`);
     return run;
+  }
+
+  /**
+   * Hashes of the models the plan declares (it may load them only late in
+   * the session) and their tfjs backend(s), for the session metadata.
+   */
+  private declaredModels(plan: Plan<Record<string, unknown>>, params: Record<string, unknown>): { modelHashes: Record<string, string>; tfBackend?: string } {
+    const models = plan.models?.(params) ?? {};
+    const modelHashes: Record<string, string> = {};
+    const backends = new Set<string>();
+    for (const [name, m] of Object.entries(models)) {
+      try {
+        modelHashes[name] = modelHash(m.dir);
+      } catch (err) {
+        throw new EngineError('MODEL_FILE', `plan ${plan.name}: model ${name}: ${describeError(err)}`, { cause: err });
+      }
+      backends.add(m.tfBackend);
+    }
+    return backends.size > 0 ? { modelHashes, tfBackend: [...backends].sort().join(',') } : { modelHashes };
   }
 
   private openStored(id: string): SessionReader {

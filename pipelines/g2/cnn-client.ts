@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { modelHash } from '../core/tf-files.js';
+import { modelHash } from '../core/model-files.js';
 
 /** Directory of the committed model (pipelines/g2/model), resolved from the compiled or source location. */
 export function defaultModelDir(): string {

@@ -1,7 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { EngineError } from '../../daemon/engine/errors.js';
-import { TestScanner, TestRf, sampleMask } from './doubles.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../../daemon/plans/plan.js';
+import { TestScanner, TestRf, sampleMask, streamPlan, type StreamParams } from './doubles.js';
 import { makeEngine, tmpDir, turns } from './helpers.js';
 
 let tmp: ReturnType<typeof tmpDir>;
@@ -270,7 +274,8 @@ describe('ownership, faults, params', () => {
     const res = engine.frames(id, 'stream.mean', 5, 99);
     expect(res).toHaveLength(1);
     expect(res[0]!.header).toMatchObject({ stream: 'stream.mean', seq: 5, shape: [8, 8] });
-    expect(() => engine.frames(id, 'nope', 0, 1)).toThrow(/no stream 'nope'/);
+    expect(() => engine.frames(id, 'nope', 0, 1)).toThrow(expect.objectContaining({ code: 'UNKNOWN_STREAM', message: expect.stringMatching(/no stream 'nope'/) }));
+    expect(() => engine.frames('no-such-session', 'cam0.frame', 0, 1)).toThrow(expect.objectContaining({ code: 'UNKNOWN_SESSION' }));
     expect(engine.session(id)).toMatchObject({ id, state: 'completed', frames: 6, results: 6 });
     const r = engine.store.open(id);
     expect(r.session()).toMatchObject({
@@ -287,6 +292,46 @@ describe('ownership, faults, params', () => {
     expect(r.events('reply')).toHaveLength(0);
     r.close();
     expect(engine.listSessions().map((s) => s.id)).toEqual([id]);
+  });
+
+  it('hashes the models a plan declares into the session metadata at start; an unreadable model refuses the start', async () => {
+    // A two-shard model: the hash covers model.json and the shards its manifest lists, in file-name order.
+    const dir = join(tmp.dir, 'model');
+    mkdirSync(dir);
+    const files: Record<string, Buffer> = {
+      'model.json': Buffer.from(JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['group1-shard2of2.bin', 'group1-shard1of2.bin'], weights: [] }] })),
+      'group1-shard1of2.bin': Buffer.from([1, 2, 3]),
+      'group1-shard2of2.bin': Buffer.from([4, 5]),
+      'MODEL.md': Buffer.from('notes are not part of the model'),
+    };
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
+    const expected = createHash('sha256').update(files['group1-shard1of2.bin']!).update(files['group1-shard2of2.bin']!).update(files['model.json']!).digest('hex');
+    const withModel = (name: string, modelDir: string): Plan<never> =>
+      ({ ...streamPlan, name, models: () => ({ net: { dir: modelDir, tfBackend: 'wasm' } }) }) satisfies Plan<StreamParams> as unknown as Plan<never>;
+    const { engine } = await makeEngine(tmp.dir, { extraPlans: [withModel('test-model', dir), withModel('test-no-model', join(tmp.dir, 'absent'))] });
+
+    const meta = (sid: string) => {
+      const r = engine.store.open(sid);
+      try {
+        return r.session();
+      } finally {
+        r.close();
+      }
+    };
+    const id = await engine.start('test-model', { stopAfter: 3 });
+    expect(meta(id)).toMatchObject({ modelHashes: { net: expected }, tfBackend: 'wasm' }); // at start, before the pipeline loads anything
+    await engine.whenEnded(id);
+    writeFileSync(join(dir, 'MODEL.md'), 'edited notes');
+    const again = await engine.start('test-model', { stopAfter: 3 });
+    await engine.whenEnded(again);
+    expect(meta(again).modelHashes).toEqual({ net: expected });
+
+    await expect(engine.start('test-no-model', {})).rejects.toMatchObject({ code: 'MODEL_FILE', message: expect.stringMatching(/plan test-no-model: model net: .*absent: cannot read model file model\.json/) });
+    expect(engine.listSessions()).toHaveLength(2);
+    // Plans without models record neither.
+    const plain = await engine.start('test-stream', { stopAfter: 2 });
+    await engine.whenEnded(plain);
+    expect(meta(plain)).toMatchObject({ modelHashes: null, tfBackend: null });
   });
 
   it('back-pressure: with a tiny store queue the engine waits for the disk and records every frame', async () => {

@@ -5,6 +5,7 @@ import { VirtualClock } from '../../drivers/core/clock.js';
 import type { FaultSettings } from '../../drivers/core/simulated.js';
 import { Engine } from '../../daemon/engine/engine.js';
 import { SessionStore, type StoreOptions } from '../../daemon/store/store.js';
+import type { Plan } from '../../daemon/plans/plan.js';
 import { buildTestRig, testPipelines, testPlans } from './doubles.js';
 
 export function tmpDir(prefix = 'qscope-test-'): { dir: string; cleanup: () => void } {
@@ -12,14 +13,16 @@ export function tmpDir(prefix = 'qscope-test-'): { dir: string; cleanup: () => v
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function makeEngine(dir: string, opts: { faults?: Record<string, FaultSettings>; store?: Partial<StoreOptions>; seed?: number } = {}) {
+export async function makeEngine(dir: string, opts: { faults?: Record<string, FaultSettings>; store?: Partial<StoreOptions>; seed?: number; extraPlans?: Plan<never>[] } = {}) {
   const clock = new VirtualClock();
   const rig = await buildTestRig(clock, { ...(opts.faults ? { faults: opts.faults } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
   const store = new SessionStore(dir, { limits: { ...(await import('../../daemon/store/writer.js')).DEFAULT_LIMITS, minFreeBytes: 1 }, ...opts.store });
+  const plans = testPlans();
+  for (const p of opts.extraPlans ?? []) plans.register(p);
   const engine = new Engine({
     clock,
     drivers: rig.drivers,
-    plans: testPlans(),
+    plans,
     pipelines: testPipelines(),
     store,
     config: { rig: { seed: opts.seed ?? 7, clock: 'virtual' }, instruments: rig.instruments },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,27 @@ import { createDefaultExporters, exportSession } from '../../daemon/datasets/exp
 import { readNpy } from '../../daemon/datasets/npy.js';
 import { reconstructG2, DEFAULT_RECONSTRUCT } from '../../pipelines/g2/reconstruct.js';
 import { scanRig, lastResult } from './scan-rig.js';
+
+describe('antibunching-scan session metadata', () => {
+  it('lists the g2 CNN model hash and its tfjs backend from the start, whatever the method', async () => {
+    const rig = await scanRig({}, 3);
+    try {
+      const dir = join(import.meta.dirname, '..', '..', 'pipelines', 'g2', 'model');
+      const expected = createHash('sha256').update(readFileSync(join(dir, 'model.json'))).update(readFileSync(join(dir, 'weights.bin'))).digest('hex');
+      const id = await rig.engine.start('antibunching-scan', { nx: 2, ny: 2, prescanPixels: 2, calibrationS: 1, method: 'shape-fixed-ml' });
+      const r = rig.store.open(id);
+      try {
+        expect(r.session()).toMatchObject({ modelHashes: { g2cnn: expected }, tfBackend: 'wasm' });
+      } finally {
+        r.close();
+      }
+      await rig.engine.abort(id);
+      expect((await rig.engine.whenEnded(id)).state).toBe('aborted');
+    } finally {
+      await rig.cleanup();
+    }
+  });
+});
 
 describe('plan antibunching-scan on the virtual clock', () => {
   let rig: Awaited<ReturnType<typeof scanRig>>;

@@ -53,7 +53,9 @@ describe('data socket', () => {
     const messages: LiveMessage[] = [];
     live.messages$.subscribe((m) => messages.push(m));
     await server.data.whenSubscribed('session/');
-    const s = await c.start('stream', { frames: 400, streams: 2, values: 4096, chunk: 200 });
+    // Each burst (200 frames × 128 KiB) exceeds what the loopback TCP buffers (≈10 MB at most) and both HWMs can
+    // hold while this process is busy sending, so PUB must drop whatever the machine's load.
+    const s = await c.start('stream', { frames: 400, streams: 2, values: 16384, chunk: 200 });
     const final = await target.whenDone(s.id);
     // PUB may have dropped the final status too: re-publish it until it arrives (the pipe drains once the
     // session is over), so we know every frame that will ever arrive has arrived. Then wait for the backfills.
