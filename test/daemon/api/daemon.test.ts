@@ -10,8 +10,8 @@ import { Daemon } from '../../../daemon/daemon.js';
 import { EngineService } from '../../../daemon/engine/service.js';
 import { createLogger } from '../../../daemon/log.js';
 import { SessionStore } from '../../../daemon/store/store.js';
-import { TEST_INSTRUMENTS, testDriverRegistry, testPipelines, testPlans } from '../../engine/doubles.js';
-import { tmpDir } from '../../engine/helpers.js';
+import { TEST_INSTRUMENTS, testDriverRegistry, testPipelines, testPlans } from '../engine/doubles.js';
+import { tmpDir } from '../engine/helpers.js';
 import { client, EPHEMERAL } from './helpers.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];

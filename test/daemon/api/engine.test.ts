@@ -1,6 +1,6 @@
 /**
  * The API over the real engine + SQLite session store (virtual clock,
- * simulated test rig from test/engine): the adapter, the recording as the
+ * simulated test rig from test/daemon/engine): the adapter, the recording as the
  * source of truth for backfill, instrument ownership, and shutdown.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { engineTarget } from '../../../daemon/api/engine-target.js';
 import { ErrorCode } from '../../../daemon/api/protocol.js';
 import { ApiServer } from '../../../daemon/api/server.js';
 import { RpcCallError, type LiveMessage } from '../../../daemon/api/client.js';
-import { makeEngine, tmpDir } from '../../engine/helpers.js';
+import { makeEngine, tmpDir } from '../engine/helpers.js';
 import { client, EPHEMERAL } from './helpers.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
-import { EngineError } from '../../daemon/engine/errors.js';
+import { EngineError } from '../../../daemon/engine/errors.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../../daemon/plans/plan.js';
+import type { Plan } from '../../../daemon/plans/plan.js';
 import { TestScanner, TestRf, sampleMask, streamPlan, type StreamParams } from './doubles.js';
 import { makeEngine, tmpDir, turns } from './helpers.js';
 
@@ -228,7 +228,7 @@ describe('ownership, faults, params', () => {
 
   it('a timeout fault in a suspend-on-fault plan suspends; resume reconnects and retries the step', async () => {
     const { engine } = await makeEngine(tmp.dir, { faults: { hbt0: { timeoutAtOperation: 2, timeoutMs: 500 } } });
-    const plans = (engine as unknown as { plans: import('../../daemon/plans/index.js').PlanRegistry }).plans;
+    const plans = (engine as unknown as { plans: import('../../../daemon/plans/index.js').PlanRegistry }).plans;
     const { rasterPlan } = await import('./doubles.js');
     plans.register({ ...rasterPlan, name: 'test-raster-suspend', onFault: 'suspend' });
     const suspended = firstValueFrom(engine.events$.pipe(filter((e) => e.type === 'suspended')));
@@ -255,7 +255,7 @@ describe('ownership, faults, params', () => {
 
   it('a pipeline error fails the session with the pipeline named', async () => {
     const { engine } = await makeEngine(tmp.dir);
-    const pipelines = (engine as unknown as { pipelines: import('../../pipelines/core/pipeline.js').PipelineRegistry }).pipelines;
+    const pipelines = (engine as unknown as { pipelines: import('../../../pipelines/core/pipeline.js').PipelineRegistry }).pipelines;
     const { map } = await import('rxjs');
     pipelines.register({
       name: 'broken', version: '1', description: '',
@@ -335,7 +335,7 @@ describe('ownership, faults, params', () => {
   });
 
   it('back-pressure: with a tiny store queue the engine waits for the disk and records every frame', async () => {
-    const { DEFAULT_LIMITS } = await import('../../daemon/store/writer.js');
+    const { DEFAULT_LIMITS } = await import('../../../daemon/store/writer.js');
     const { engine } = await makeEngine(tmp.dir, { store: { limits: { ...DEFAULT_LIMITS, minFreeBytes: 1, maxQueueItems: 6, batchItems: 100 } } });
     const writers: { full: boolean }[] = [];
     let sawFull = 0;

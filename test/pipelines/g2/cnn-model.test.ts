@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PAPER_GEOMETRY as G } from '../../drivers/hbt/model.js';
-import { CnnClient, defaultModelDir } from '../../pipelines/g2/cnn-client.js';
-import { G2Pipeline } from '../../pipelines/g2/pipeline.js';
-import { modelHash } from '../../pipelines/core/tf-files.js';
-import { VirtualClock } from '../../drivers/core/clock.js';
-import { heldOutRng, makeSources, windowSamples } from '../../pipelines/g2/dataset.js';
-import { rmse } from '../../pipelines/core/metrics.js';
+import { PAPER_GEOMETRY as G } from '../../../drivers/hbt/model.js';
+import { CnnClient, defaultModelDir } from '../../../pipelines/g2/cnn-client.js';
+import { G2Pipeline } from '../../../pipelines/g2/pipeline.js';
+import { modelHash } from '../../../pipelines/core/tf-files.js';
+import { VirtualClock } from '../../../drivers/core/clock.js';
+import { heldOutRng, makeSources, windowSamples } from '../../../pipelines/g2/dataset.js';
+import { rmse } from '../../../pipelines/core/metrics.js';
 
 // The model card (pipelines/g2/model/MODEL.md) gives held-out 5 s RMSE 0.221 on 200 held-out sources;
 // this smaller draw of the same held-out stream must stay within 15 % of it.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
-import { registerWasmConv2DBackpropFilter } from '../../pipelines/core/tf.js';
+import { registerWasmConv2DBackpropFilter } from '../../../pipelines/core/tf.js';
 
 /** Filter gradient of sum(conv2d(x, w) · probe) on one backend. */
 async function filterGrad(backend: string, xv: Float32Array, xs: number[], wv: Float32Array, ws: number[], stride: number, pad: 'same' | 'valid'): Promise<Float32Array> {

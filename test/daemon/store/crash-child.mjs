@@ -1,7 +1,7 @@
 // Crash-test child: records a session as fast as it can and reports every
 // commit on stdout (`committed N`), until the parent SIGKILLs it.
 // Usage: node crash-child.mjs DIR ID DURABILITY
-import { SessionStore } from '../../dist/daemon/store/index.js';
+import { SessionStore } from '../../../dist/daemon/store/index.js';
 
 const [dir, id, durability] = process.argv.slice(2);
 const store = new SessionStore(dir, { durability, checkpointIntervalMs: 20, limits: { maxQueueBytes: 1 << 22, maxQueueItems: 2000, batchItems: 101, minFreeBytes: 1, diskCheckEveryBytes: 1 << 20 } });

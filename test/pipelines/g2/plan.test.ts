@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDefaultExporters, exportSession } from '../../daemon/datasets/export.js';
-import { readNpy } from '../../daemon/datasets/npy.js';
-import { reconstructG2, DEFAULT_RECONSTRUCT } from '../../pipelines/g2/reconstruct.js';
+import { createDefaultExporters, exportSession } from '../../../daemon/datasets/export.js';
+import { readNpy } from '../../../daemon/datasets/npy.js';
+import { reconstructG2, DEFAULT_RECONSTRUCT } from '../../../pipelines/g2/reconstruct.js';
 import { scanRig, lastResult } from './scan-rig.js';
 
 describe('antibunching-scan session metadata', () => {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../drivers/core/clock.js';
-import { DisconnectedError, TimeoutError } from '../../drivers/core/errors.js';
-import { SimWorld, type Measurement } from '../../drivers/core/world.js';
-import type { Payload } from '../../drivers/core/frame.js';
-import { binnedDeficit, expectedHistogram, mixtureG2Zero, mixtureWeights, threeLevelFromG0 } from '../../drivers/hbt/model.js';
-import { buildEmitterScene, emitterIntensities } from '../../drivers/hbt/scene.js';
-import { SimulatedHbt, type HbtSimSettings } from '../../drivers/hbt/sim.js';
-import { shapeVector } from '../../pipelines/g2/shape.js';
-import { shapeFixedFitter } from '../../pipelines/g2/shape-fixed-ml.js';
-import { hbtSimFactory } from '../../drivers/hbt/index.js';
+import { VirtualClock } from '../../../drivers/core/clock.js';
+import { DisconnectedError, TimeoutError } from '../../../drivers/core/errors.js';
+import { SimWorld, type Measurement } from '../../../drivers/core/world.js';
+import type { Payload } from '../../../drivers/core/frame.js';
+import { binnedDeficit, expectedHistogram, mixtureG2Zero, mixtureWeights, threeLevelFromG0 } from '../../../drivers/hbt/model.js';
+import { buildEmitterScene, emitterIntensities } from '../../../drivers/hbt/scene.js';
+import { SimulatedHbt, type HbtSimSettings } from '../../../drivers/hbt/sim.js';
+import { shapeVector } from '../../../pipelines/g2/shape.js';
+import { shapeFixedFitter } from '../../../pipelines/g2/shape-fixed-ml.js';
+import { hbtSimFactory } from '../../../drivers/hbt/index.js';
 
 const Z = 50_000;
 const ONE = { emitters: [{ xNm: 50_000, yNm: 50_000, brightnessCps: 1e5, g2zero: 0.25, t1Ns: 20, a2: 0.15, t2Ns: 300 }], backgroundCps: 4000 };

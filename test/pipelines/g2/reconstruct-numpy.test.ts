@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reconstructG2, DEFAULT_RECONSTRUCT, readHbtScan } from '../../pipelines/g2/reconstruct.js';
+import { reconstructG2, DEFAULT_RECONSTRUCT, readHbtScan } from '../../../pipelines/g2/reconstruct.js';
 
 function hasNumpy(): boolean {
   try {

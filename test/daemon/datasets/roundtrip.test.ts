@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exportSession } from '../../daemon/datasets/export.js';
-import { importDataset } from '../../daemon/datasets/import.js';
-import { readNpy } from '../../daemon/datasets/npy.js';
-import { replaySession } from '../../daemon/engine/replay.js';
-import { SessionStore } from '../../daemon/store/store.js';
-import { DEFAULT_LIMITS } from '../../daemon/store/writer.js';
+import { exportSession } from '../../../daemon/datasets/export.js';
+import { importDataset } from '../../../daemon/datasets/import.js';
+import { readNpy } from '../../../daemon/datasets/npy.js';
+import { replaySession } from '../../../daemon/engine/replay.js';
+import { SessionStore } from '../../../daemon/store/store.js';
+import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
 import { testDriverRegistry, testPipelines, testPlans } from '../engine/doubles.js';
 import { makeEngine, tmpDir } from '../engine/helpers.js';
 
@@ -86,7 +86,7 @@ describe('export → import → replay', () => {
   it('imports a foreign folder (NumPy-written arrays + manifest) as one frame per array, replayable frame by frame', async () => {
     const dir = join(tmp.dir, 'foreign');
     mkdirSync(dir);
-    const fx = join(import.meta.dirname, '../fixtures/npy');
+    const fx = join(import.meta.dirname, '../../fixtures/npy');
     copyFileSync(join(fx, 'f64_2x3.npy'), join(dir, 'map.npy'));
     copyFileSync(join(fx, 'i16_fortran_3x4.npy'), join(dir, 'mask.npy'));
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ kind: 'cosy-2d', version: 1, axes: [{ name: 't1', unit: 'us', start: 4, step: 18 }], parameters: { n: 2 } }));
@@ -110,7 +110,7 @@ describe('export → import → replay', () => {
   it('a lying NPY header, a missing manifest or an existing --out give clear errors and leave nothing on disk', () => {
     const dir = join(tmp.dir, 'bad');
     mkdirSync(dir);
-    const fx = join(import.meta.dirname, '../fixtures/npy');
+    const fx = join(import.meta.dirname, '../../fixtures/npy');
     copyFileSync(join(fx, 'f64_2x3.npy'), join(dir, 'a.npy'));
     copyFileSync(join(fx, 'lying_shape.npy'), join(dir, 'b.npy'));
     const sessions = join(tmp.dir, 'sessions');

@@ -2,11 +2,11 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, truncateSyn
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeFrame } from '../../drivers/core/frame.js';
-import { SessionStore } from '../../daemon/store/store.js';
-import { openReadWrite } from '../../daemon/store/db.js';
-import { DEFAULT_LIMITS } from '../../daemon/store/writer.js';
-import { WriterLock } from '../../daemon/store/lock.js';
+import { makeFrame } from '../../../drivers/core/frame.js';
+import { SessionStore } from '../../../daemon/store/store.js';
+import { openReadWrite } from '../../../daemon/store/db.js';
+import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
+import { WriterLock } from '../../../daemon/store/lock.js';
 import { makeEngine, tmpDir } from '../engine/helpers.js';
 
 let tmp: ReturnType<typeof tmpDir>;

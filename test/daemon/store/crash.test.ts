@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../drivers/core/rng.js';
-import { SessionStore } from '../../daemon/store/store.js';
+import { Rng } from '../../../drivers/core/rng.js';
+import { SessionStore } from '../../../daemon/store/store.js';
 import { tmpDir } from '../engine/helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,7 +21,7 @@ const RUNS = 20;
 let tmp: ReturnType<typeof tmpDir>;
 beforeAll(() => {
   tmp = tmpDir('qscope-crash-');
-  if (!existsSync(join(here, '../../dist/daemon/store/index.js'))) throw new Error('dist/ missing: run `npx tsc -p tsconfig.json` (the crash child runs the built store)');
+  if (!existsSync(join(here, '../../../dist/daemon/store/index.js'))) throw new Error('dist/ missing: run `npx tsc -p tsconfig.json` (the crash child runs the built store)');
 });
 afterAll(() => tmp.cleanup());
 

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../drivers/core/clock.js';
-import type { FaultSettings } from '../../drivers/core/simulated.js';
-import { Engine } from '../../daemon/engine/engine.js';
-import { SessionStore, type StoreOptions } from '../../daemon/store/store.js';
-import type { Plan } from '../../daemon/plans/plan.js';
+import { VirtualClock } from '../../../drivers/core/clock.js';
+import type { FaultSettings } from '../../../drivers/core/simulated.js';
+import { Engine } from '../../../daemon/engine/engine.js';
+import { SessionStore, type StoreOptions } from '../../../daemon/store/store.js';
+import type { Plan } from '../../../daemon/plans/plan.js';
 import { buildTestRig, testPipelines, testPlans } from './doubles.js';
 
 export function tmpDir(prefix = 'qscope-test-'): { dir: string; cleanup: () => void } {
@@ -16,7 +16,7 @@ export function tmpDir(prefix = 'qscope-test-'): { dir: string; cleanup: () => v
 export async function makeEngine(dir: string, opts: { faults?: Record<string, FaultSettings>; store?: Partial<StoreOptions>; seed?: number; extraPlans?: Plan<never>[] } = {}) {
   const clock = new VirtualClock();
   const rig = await buildTestRig(clock, { ...(opts.faults ? { faults: opts.faults } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
-  const store = new SessionStore(dir, { limits: { ...(await import('../../daemon/store/writer.js')).DEFAULT_LIMITS, minFreeBytes: 1 }, ...opts.store });
+  const store = new SessionStore(dir, { limits: { ...(await import('../../../daemon/store/writer.js')).DEFAULT_LIMITS, minFreeBytes: 1 }, ...opts.store });
   const plans = testPlans();
   for (const p of opts.extraPlans ?? []) plans.register(p);
   const engine = new Engine({

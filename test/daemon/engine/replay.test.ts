@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { map } from 'rxjs';
-import { clockFor, parseSpeed, replaySession } from '../../daemon/engine/replay.js';
-import { PlanRegistry } from '../../daemon/plans/index.js';
-import { TestScanner, rasterPlan } from '../engine/doubles.js';
-import { SessionStore } from '../../daemon/store/store.js';
-import { DEFAULT_LIMITS } from '../../daemon/store/writer.js';
-import { GridPipeline, testDriverRegistry, testPipelines, testPlans } from '../engine/doubles.js';
-import { makeEngine, tmpDir } from '../engine/helpers.js';
+import { clockFor, parseSpeed, replaySession } from '../../../daemon/engine/replay.js';
+import { PlanRegistry } from '../../../daemon/plans/index.js';
+import { TestScanner, rasterPlan } from './doubles.js';
+import { SessionStore } from '../../../daemon/store/store.js';
+import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
+import { GridPipeline, testDriverRegistry, testPipelines, testPlans } from './doubles.js';
+import { makeEngine, tmpDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tmpDir>;
 beforeEach(() => {
@@ -98,7 +98,7 @@ describe('replay', () => {
   it('a pipeline change that alters results is caught by the comparison', async () => {
     const rec = await record('test-stream', { stopAfter: 5 });
     const pipelines = testPipelines();
-    const { StreamPipeline } = await import('../engine/doubles.js');
+    const { StreamPipeline } = await import('./doubles.js');
     (pipelines as unknown as { factories: Map<string, unknown> }).factories.set('stream', {
       name: 'stream', version: '1', description: '',
       create: (c: never) => {

@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeNpy, encodeNpy, readNpy } from '../../daemon/datasets/npy.js';
+import { decodeNpy, encodeNpy, readNpy } from '../../../daemon/datasets/npy.js';
 import { tmpDir } from '../engine/helpers.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/npy');
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/npy');
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 if (!hasNumpy) console.warn('numpy not available (python3 -c "import numpy" failed): skipping the NumPy cross-checks');
 

@@ -2,14 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../drivers/core/clock.js';
-import { SimWorld } from '../../drivers/core/world.js';
-import { createDefaultRegistry } from '../../drivers/index.js';
-import { Engine } from '../../daemon/engine/engine.js';
-import { SessionStore } from '../../daemon/store/store.js';
-import { DEFAULT_LIMITS } from '../../daemon/store/writer.js';
-import { createDefaultPlanRegistry } from '../../daemon/plans/index.js';
-import { createDefaultPipelineRegistry } from '../../pipelines/index.js';
+import { VirtualClock } from '../../../drivers/core/clock.js';
+import { SimWorld } from '../../../drivers/core/world.js';
+import { createDefaultRegistry } from '../../../drivers/index.js';
+import { Engine } from '../../../daemon/engine/engine.js';
+import { SessionStore } from '../../../daemon/store/store.js';
+import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
+import { createDefaultPlanRegistry } from '../../../daemon/plans/index.js';
+import { createDefaultPipelineRegistry } from '../../../pipelines/index.js';
 
 export async function scanRig(scene: Record<string, unknown> = {}, seed = 5) {
   const dir = mkdtempSync(join(tmpdir(), 'qscope-g2-'));

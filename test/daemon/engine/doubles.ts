@@ -5,17 +5,17 @@
  * replay goes through the same seam (world.measure).
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { Clock } from '../../drivers/core/clock.js';
-import type { Frame } from '../../drivers/core/frame.js';
-import { SimulatedDriver, type FaultSettings } from '../../drivers/core/simulated.js';
-import { SimWorld } from '../../drivers/core/world.js';
-import { DriverRegistry, type DriverFactory } from '../../drivers/core/registry.js';
-import type { Pipeline, PipelineContext, PipelineOutput } from '../../pipelines/core/pipeline.js';
-import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
-import { CONTINUE, anyOf, maxSamples, minEvents, type StopDecision } from '../../pipelines/core/stopping.js';
-import type { Plan } from '../../daemon/plans/plan.js';
-import { PlanRegistry } from '../../daemon/plans/index.js';
-import type { Driver } from '../../drivers/core/driver.js';
+import type { Clock } from '../../../drivers/core/clock.js';
+import type { Frame } from '../../../drivers/core/frame.js';
+import { SimulatedDriver, type FaultSettings } from '../../../drivers/core/simulated.js';
+import { SimWorld } from '../../../drivers/core/world.js';
+import { DriverRegistry, type DriverFactory } from '../../../drivers/core/registry.js';
+import type { Pipeline, PipelineContext, PipelineOutput } from '../../../pipelines/core/pipeline.js';
+import { PipelineRegistry } from '../../../pipelines/core/pipeline.js';
+import { CONTINUE, anyOf, maxSamples, minEvents, type StopDecision } from '../../../pipelines/core/stopping.js';
+import type { Plan } from '../../../daemon/plans/plan.js';
+import { PlanRegistry } from '../../../daemon/plans/index.js';
+import type { Driver } from '../../../drivers/core/driver.js';
 
 // ---------------- instruments ----------------
 

@@ -4,16 +4,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runPlan } from '../../daemon/commands/run.js';
-import { replayCommand } from '../../daemon/commands/replay.js';
-import { exportCommand, importCommand } from '../../daemon/commands/datasets.js';
-import { listSessions, showSession } from '../../daemon/commands/sessions.js';
-import type { CommandIO } from '../../daemon/commands/io.js';
+import { runPlan } from '../../../daemon/commands/run.js';
+import { replayCommand } from '../../../daemon/commands/replay.js';
+import { exportCommand, importCommand } from '../../../daemon/commands/datasets.js';
+import { listSessions, showSession } from '../../../daemon/commands/sessions.js';
+import type { CommandIO } from '../../../daemon/commands/io.js';
 import { TEST_INSTRUMENTS, testDriverRegistry, testPipelines, testPlans } from '../engine/doubles.js';
 import { tmpDir } from '../engine/helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '../../dist/daemon/cli.js');
+const cli = join(here, '../../../dist/daemon/cli.js');
 const run = promisify(execFile);
 
 let tmp: ReturnType<typeof tmpDir>;
@@ -105,7 +105,7 @@ describe('corrupt or foreign files given to the built CLI', () => {
     writeFileSync(join(sessions, 'trunc.db'), Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(200)]));
     const ds = join(tmp.dir, 'ds');
     mkdirSync(ds);
-    copyFileSync(join(here, '../fixtures/npy/lying_shape.npy'), join(ds, 'x.npy'));
+    copyFileSync(join(here, '../../fixtures/npy/lying_shape.npy'), join(ds, 'x.npy'));
     writeFileSync(join(ds, 'manifest.json'), '{"kind": "thing", "version": 1}');
     const snap = () => {
       const o: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitGaussian2D, mape, rSquared, twoPeakDip } from '../../pipelines/core/metrics.js';
-import { renderMapPng } from '../../pipelines/core/png-image.js';
+import { fitGaussian2D, mape, rSquared, twoPeakDip } from '../../../pipelines/core/metrics.js';
+import { renderMapPng } from '../../../pipelines/core/png-image.js';
 import { PNG } from 'pngjs';
 
 describe('g2 metrics (pipelines/core/metrics.ts)', () => {
