@@ -20,8 +20,7 @@ import { calibrate, type CalibrationResult } from './calibration.js';
 import type { G2Method } from './estimate.js';
 import { HbtScanData, estimateMaps, imageFwhm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
 import { shapeFixedFitter, type ShapeFixedFitter } from './shape-fixed-ml.js';
-import { defaultModelDir, type CnnClient } from './cnn-client.js';
-import { modelHash } from '../core/tf-files.js';
+import type { CnnClient } from './cnn-client.js';
 
 /** The plan parameters the pipeline reads. */
 export interface G2PipelineParams {
@@ -135,13 +134,8 @@ export class G2Pipeline implements Pipeline {
     await this.pending;
   }
 
-  /**
-   * Asked when the session starts, before the CNN worker exists (it starts at the final frame): the hash is
-   * of the committed model that worker will load, so a `cnn` session records which model made its maps.
-   */
   describe(): PipelineDescription {
-    if (this.p.method !== 'cnn') return {};
-    return { modelHashes: { g2cnn: this.cnn?.modelHash ?? modelHash(defaultModelDir()) } };
+    return this.cnn ? { modelHashes: { g2cnn: this.cnn.modelHash } } : {};
   }
 
   private async finalOutputs(): Promise<PipelineOutput[]> {

@@ -1,9 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PAPER_GEOMETRY as G } from '../../../drivers/hbt/model.js';
-import { CnnClient, defaultModelDir } from '../../../pipelines/g2/cnn-client.js';
-import { G2Pipeline } from '../../../pipelines/g2/pipeline.js';
-import { modelHash } from '../../../pipelines/core/tf-files.js';
-import { VirtualClock } from '../../../drivers/core/clock.js';
+import { CnnClient } from '../../../pipelines/g2/cnn-client.js';
 import { heldOutRng, makeSources, windowSamples } from '../../../pipelines/g2/dataset.js';
 import { rmse } from '../../../pipelines/core/metrics.js';
 
@@ -46,15 +43,5 @@ describe('committed g2 CNN (regression)', () => {
     await c.close();
     await expect(inFlight).rejects.toThrow(/cnn worker: exited/);
     await expect(c.predict(new Float64Array(G.bins), 1)).rejects.toThrow(/cnn worker: closed/);
-  });
-});
-
-describe('g2 pipeline provenance', () => {
-  it('a cnn session names the committed model at start (before its worker exists); other methods name none', () => {
-    const make = (method: string) => new G2Pipeline({ clock: new VirtualClock(), sessionId: 's', planParams: { method }, instruments: {} });
-    const hash = modelHash(defaultModelDir());
-    expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(make('cnn').describe()).toEqual({ modelHashes: { g2cnn: hash } });
-    expect(make('pooled').describe()).toEqual({});
   });
 });
