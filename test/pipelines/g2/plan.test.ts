@@ -12,7 +12,7 @@ describe('antibunching-scan session metadata', () => {
   it('lists the g2 CNN model hash and its tfjs backend from the start, whatever the method', async () => {
     const rig = await scanRig({}, 3);
     try {
-      const dir = join(import.meta.dirname, '..', '..', 'pipelines', 'g2', 'model');
+      const dir = join(import.meta.dirname, '..', '..', '..', 'pipelines', 'g2', 'model');
       const expected = createHash('sha256').update(readFileSync(join(dir, 'model.json'))).update(readFileSync(join(dir, 'weights.bin'))).digest('hex');
       const id = await rig.engine.start('antibunching-scan', { nx: 2, ny: 2, prescanPixels: 2, calibrationS: 1, method: 'shape-fixed-ml' });
       const r = rig.store.open(id);
