@@ -17,6 +17,12 @@ import { register as registerRun } from './commands/run.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerDatasets } from './commands/datasets.js';
 import { register as registerSessions } from './commands/sessions.js';
+import { register as registerStatus } from './commands/status.js';
+import { register as registerInstruments } from './commands/instruments.js';
+import { register as registerStart } from './commands/start.js';
+import { register as registerSessionControl } from './commands/session-control.js';
+import { register as registerWatch } from './commands/watch.js';
+import { register as registerKeys } from './commands/keys.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -33,6 +39,12 @@ export function createProgram(): Command {
   registerReplay(program);
   registerDatasets(program);
   registerSessions(program);
+  registerStatus(program);
+  registerInstruments(program);
+  registerStart(program);
+  registerSessionControl(program);
+  registerWatch(program);
+  registerKeys(program);
   return program;
 }
 

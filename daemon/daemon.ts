@@ -78,8 +78,13 @@ export class Daemon {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });
       // skip(1): the initial `disconnected` every new driver starts in.
+      let previous = driver.state;
       const sub = driver.state$.pipe(skip(1)).subscribe((state) => {
+        const from = previous;
+        previous = state;
         if (state === 'fault') dlog.error({ state, code: driver.lastFault?.code, err: driver.lastFault?.message }, `${id}: fault`);
+        // Every command toggles ready/busy: at info that would bury the log (connect, disconnect stay at info).
+        else if ((from === 'ready' && state === 'busy') || (from === 'busy' && state === 'ready')) dlog.debug({ state }, `${id}: ${state}`);
         else dlog.info({ state }, `${id}: ${state}`);
       });
       this.unsubscribers.push(() => sub.unsubscribe());
@@ -151,11 +156,15 @@ export class Daemon {
         }
       });
       const outcome = await runner.runPlanOnce(demo.plan, demo.params).finally(() => progress?.unsubscribe());
-      if (outcome.status === 'done' && outcome.sessionId) {
-        const dir = (this.config as { sessions?: { dir?: string } }).sessions?.dir ?? './sessions';
-        const { exportDemoSession } = await import('./demo-export.js');
-        const out = await exportDemoSession(dir, outcome.sessionId);
-        log.info({ session: outcome.sessionId, dir: out }, `demo: images and arrays exported to ${out}`);
+      if (outcome.status === 'done' && outcome.sessionId && engine) {
+        try {
+          const dir = (this.config as { sessions?: { dir?: string } }).sessions?.dir ?? './sessions';
+          const { exportDemoSession } = await import('./demo-export.js');
+          const out = await exportDemoSession(dir, outcome.sessionId);
+          log.info({ session: outcome.sessionId, dir: out }, `demo: images and arrays exported to ${out}`);
+        } catch (err) {
+          log.warn({ session: outcome.sessionId, err: (err as Error).message }, 'demo: export failed');
+        }
       }
       if (outcome.status === 'unknown-plan') log.warn({ plan: demo.plan }, `demo: plan '${demo.plan}' is not available yet (not registered)`);
       else log.info({ plan: demo.plan, ...outcome }, `demo: plan '${demo.plan}' ${outcome.status}`);

@@ -10,6 +10,7 @@ import type { SimWorld } from '../drivers/core/world.js';
 import type { QscopeConfig } from './config.js';
 import type { Logger } from './log.js';
 import { EngineService } from './engine/service.js';
+import { ApiService } from './api/service.js';
 
 /** What every service gets at start: one context object, nothing global. */
 export interface ServiceContext {
@@ -49,5 +50,6 @@ export function createServices(_config: QscopeConfig): Service[] {
   const services: Service[] = [];
   // ---- one line per service, e.g. `services.push(new EngineService());` ----
   services.push(new EngineService());
+  services.push(new ApiService()); // keep after the engine: it exposes the engine, and stops before it
   return services;
 }

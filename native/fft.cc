@@ -363,39 +363,42 @@ const char* FnName(Kind k) {
   return k == Kind::C2C ? "fftC2C" : k == Kind::R2C ? "fftR2C" : "fftC2R";
 }
 
-// A Float32Array or Float64Array argument of the expected length.
+// A Float32Array or Float64Array argument of the expected length. (Messages
+// are built only on failure: this runs on every call.)
 void* ArrayArg(const Napi::CallbackInfo& info, std::size_t i, const char* fn, const char* name, int& f32,
                std::size_t length, std::vector<Napi::Object>& keep) {
+  Napi::Env env = info.Env();
   Napi::Value v = info[i];
-  std::string where = std::string(fn) + ": " + name;
-  if (!v.IsTypedArray()) throw Napi::TypeError::New(info.Env(), where + " must be a Float32Array or Float64Array");
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  const napi_typedarray_type t = ta.TypedArrayType();
-  if (t != napi_float32_array && t != napi_float64_array)
-    throw Napi::TypeError::New(info.Env(), where + " must be a Float32Array or Float64Array");
+  auto where = [&] { return std::string(fn) + ": " + name; };
+  napi_typedarray_type t;
+  std::size_t len = 0;
+  void* data = nullptr;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok ||
+      (t != napi_float32_array && t != napi_float64_array))
+    throw Napi::TypeError::New(env, where() + " must be a Float32Array or Float64Array");
   const int is32 = (t == napi_float32_array) ? 1 : 0;
   if (f32 < 0) f32 = is32;
   else if (f32 != is32)
-    throw Napi::TypeError::New(info.Env(), where + " must have the same element type as the first array");
-  if (ta.ElementLength() != length)
-    throw Napi::RangeError::New(info.Env(), where + ": length " + std::to_string(ta.ElementLength()) +
-                                                " does not match the shape (" + std::to_string(length) + ")");
-  keep.push_back(ta);
-  return static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    throw Napi::TypeError::New(env, where() + " must have the same element type as the first array");
+  if (len != length)
+    throw Napi::RangeError::New(env, where() + ": length " + std::to_string(len) + " does not match the shape (" +
+                                         std::to_string(length) + ")");
+  keep.push_back(v.As<Napi::Object>());
+  return data;
 }
 
 std::vector<std::size_t> IntList(const Napi::CallbackInfo& info, std::size_t i, const char* fn, const char* name,
                                  double min) {
-  std::string where = std::string(fn) + ": " + name;
-  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), where + " must be an array of integers");
+  auto where = [&] { return std::string(fn) + ": " + name; };
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), where() + " must be an array of integers");
   Napi::Array a = info[i].As<Napi::Array>();
   std::vector<std::size_t> out;
   for (uint32_t k = 0; k < a.Length(); k++) {
     Napi::Value e = a[k];
-    if (!e.IsNumber()) throw Napi::TypeError::New(info.Env(), where + " must be an array of integers");
+    if (!e.IsNumber()) throw Napi::TypeError::New(info.Env(), where() + " must be an array of integers");
     const double d = e.As<Napi::Number>().DoubleValue();
     if (!(d >= min) || d != std::floor(d) || d > 9007199254740991.0)
-      throw Napi::RangeError::New(info.Env(), where + "[" + std::to_string(k) + "] is out of range");
+      throw Napi::RangeError::New(info.Env(), where() + "[" + std::to_string(k) + "] is out of range");
     out.push_back(static_cast<std::size_t>(d));
   }
   return out;

@@ -16,6 +16,10 @@ constexpr std::size_t kMaxGenericRadix = 64;
 // Single (unbatched) transforms at least this long use the four-step split
 // n = n1*n2 so that every butterfly loop runs over >= n1 contiguous points.
 constexpr std::size_t kFourStepMin = 256;
+// Above this many bytes of data + scratch, the four-step columns are done in
+// blocks of at most kFourStepBlock columns so each block stays in L2.
+constexpr std::size_t kFourStepBlockedBytes = std::size_t(1) << 18;
+constexpr std::size_t kFourStepBlock = 32;
 
 template <typename T>
 struct Stage {
@@ -66,9 +70,13 @@ std::size_t ScratchBatched(const Plan<T>& p, std::size_t V) {
 template <typename T>
 std::size_t ScratchSingle(const Plan<T>& p) {
   if (p.bluestein) return 2 * p.m + ScratchSingle(*p.pm);
-  if (p.n1) {
+  if (p.n1) {  // covers both the whole-matrix and the column-blocked four-step
     std::size_t a = ScratchBatched(*p.p2, p.n1), b = ScratchBatched(*p.p1, p.n2);
-    return 2 * p.n + (a > b ? a : b);
+    const std::size_t nmax = p.n1 > p.n2 ? p.n1 : p.n2;
+    const std::size_t c = ScratchBatched(*p.p1, kFourStepBlock), d = ScratchBatched(*p.p2, kFourStepBlock);
+    const std::size_t blocked = 2 * nmax * kFourStepBlock + (c > d ? c : d);
+    std::size_t m = a > b ? a : b;
+    return 2 * p.n + (m > blocked ? m : blocked);
   }
   return 2 * p.n;
 }

@@ -8,8 +8,10 @@
 //    `init` the dual starts at the paper's "kicking" value
 //    Y_0 = k0 delta P_Omega(M), k0 = ceil(tau / (delta ||P_Omega(M)||_2)),
 //    which skips the first k0-1 iterations whose X is exactly 0. With `init`
-//    (the DLNet output in DLMC) Y_0 = U (S + tau) V^T from the SVD of init, so
-//    that the first iterate X_1 = D_tau(Y_0) is init itself.
+//    (the DLNet output in DLMC) Y_0 = U (S + tau) V^T from the SVD of init,
+//    restricted to the singular values above initFloor * tau, so that the
+//    first iterate X_1 = D_tau(Y_0) is init's significant low-rank part (or,
+//    with initFloor = 0, init itself).
 //  * softImpute (Mazumder-Hastie-Tibshirani): X <- D_tau(P_Omega(M) + P_Omega^perp(X)).
 //  * hardImpute: X <- best rank-r approximation of P_Omega(M) + P_Omega^perp(X).
 // M is centred by the mean of its observed entries first (unless center is
@@ -39,7 +41,7 @@ struct SvtInput {
   std::vector<uint8_t> mask;
   std::vector<double> init;  // empty: none
   Method method = Method::kSvt;
-  double tau = 0, delta = 0, tol = 0;
+  double tau = 0, delta = 0, tol = 0, initFloor = 0;
   size_t maxIter = 0, rank = 0;
   bool center = true;
 };
@@ -127,11 +129,20 @@ SvtOutput Complete(const SvtInput& in, const std::atomic<bool>& cancel) {
   if (hasInit)
     for (size_t i = 0; i < mn; ++i) x[i] = in.init[i] - mean;
 
+  if (in.method == Method::kHardImpute && !hasInit) {
+    // Spectral start: the rank-r truncation of P_Omega(M) / p, an unbiased
+    // estimate of M (a zero start often stalls in a poor fixed point).
+    const double p = static_cast<double>(count) / static_cast<double>(mn);
+    for (size_t i = 0; i < mn; ++i) y[i] = pm[i] / p;
+    shrink.Apply(y.data(), 0.0, in.rank, x.data());
+  }
   if (in.method == Method::kSvt) {
     if (hasInit) {
-      // Lift init so that D_tau(Y_0) = init: Y_0 = U (S + tau) V^T on s > 0.
+      // Lift init so that D_tau(Y_0) = its components above the floor:
+      // Y_0 = U (S + tau) V^T on s > floor. initFloor = 0 keeps all of init
+      // (X_1 = init); a floor drops init's weak, noise-like components.
       Svd f = ThinSvd(x.data(), m, n, true);
-      const double floor = f.k ? f.s[0] * 1e-13 : 0.0;
+      const double floor = std::max(f.k ? f.s[0] * 1e-13 : 0.0, in.initFloor * in.tau);
       for (size_t i = 0; i < m; ++i)
         for (size_t c = 0; c < f.k && f.s[c] > floor; ++c) {
           const double w = f.u[i * f.k + c] * (f.s[c] + in.tau);
@@ -222,12 +233,12 @@ double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 // Args: (observed: Float64Array, mask: Uint8Array, m, n, method, tau, delta,
-//        tol, maxIter, rank, center, init: Float64Array | null)
+//        tol, maxIter, rank, center, init: Float64Array | null, initFloor)
 // Returns { promise, cancel }: cancel() sets the flag the worker polls
 // between iterations; the promise then resolves with aborted = true.
 Napi::Value SvtStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 12) throw Napi::TypeError::New(env, "svt: expected 12 arguments");
+  if (info.Length() < 13) throw Napi::TypeError::New(env, "svt: expected 13 arguments");
   SvtInput in;
   in.m = static_cast<size_t>(NumberArg(info, 2, "m"));
   in.n = static_cast<size_t>(NumberArg(info, 3, "n"));
@@ -274,6 +285,8 @@ Napi::Value SvtStart(const Napi::CallbackInfo& info) {
       if (!std::isfinite(in.init[i]))
         throw Napi::RangeError::New(env, "init: entry " + std::to_string(i) + " is not finite");
   }
+  in.initFloor = NumberArg(info, 12, "initFloor");
+  if (!(in.initFloor >= 0)) throw Napi::RangeError::New(env, "initFloor: must be >= 0");
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto* worker = new SvtWorker(env, std::move(in), cancel);
   Napi::Object handle = Napi::Object::New(env);

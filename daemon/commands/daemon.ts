@@ -1,5 +1,5 @@
 /**
- * `qscope daemon [--config FILE] [--speed N]`: runs the daemon until SIGINT
+ * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR]`: runs the daemon until SIGINT
  * or SIGTERM, then stops the services, disconnects the drivers and exits 0.
  * An invalid config is refused (exit 2) before anything starts.
  */
@@ -12,6 +12,8 @@ interface DaemonCliOptions {
   speed?: number;
   logLevel?: string;
   demo: boolean;
+  control?: string;
+  data?: string;
 }
 
 export function register(program: Command): void {
@@ -22,6 +24,8 @@ export function register(program: Command): void {
     .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default: the config\'s log.level)')
     .option('--no-demo', 'do not run the configured demo acquisition')
+    .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555)')
+    .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556)')
     .action(runDaemon);
 }
 
@@ -42,6 +46,19 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
   }
   if (opts.logLevel !== undefined && !LOG_LEVELS.includes(opts.logLevel as never)) {
     process.stderr.write(`qscope daemon: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  // ZeroMQ API: command-line endpoints win; a non-loopback bind without CURVE is refused before anything starts.
+  const api = { ...((config.api as Record<string, unknown> | undefined) ?? {}) };
+  if (opts.control !== undefined) api.control = opts.control;
+  if (opts.data !== undefined) api.data = opts.data;
+  config.api = api;
+  try {
+    const { checkApiSecurity } = await import('../api/security.js');
+    checkApiSecurity(api);
+  } catch (err) {
+    process.stderr.write(`qscope daemon: refusing to start: ${(err as Error).message}\n`);
     process.exitCode = 2;
     return;
   }

@@ -66,6 +66,7 @@ export async function replayCommand(session: string, opts: ReplayCliOptions, dep
   }
   const st = report.status;
   io.out(`${report.id} (replay of ${report.sourceId}, ${report.mode} mode) ${st.state}: ${st.reason ?? ''}; ${st.frames} frames, ${st.results} results\n`);
+  for (const e of report.environment) io.out(`not bit-identity conditions: ${e}\n`);
   io.out(`decisions: ${report.mismatches.length === 0 ? 'all as recorded' : `${report.mismatches.length} differ from the recording`}\n`);
   for (const m of report.mismatches.slice(0, 10)) io.out(`  ${m.kind}(${JSON.stringify(m.arg)}): recorded ${JSON.stringify(m.recorded)}, fresh ${JSON.stringify(m.fresh)}\n`);
   io.out(`frames: ${report.frames.identical ? `identical (${report.frames.compared})` : report.frames.differences.join('; ')}\n`);

@@ -134,7 +134,8 @@ export function importDataset(dir: string, outPath: string, options: Partial<Sto
 
   const id = basename(out, '.db');
   const tmp = join(dirname(out), `.${id}.importing.db`);
-  const store = new SessionStore(dirname(out), options);
+  // No background checkpoints while importing: the file is renamed into place when complete.
+  const store = new SessionStore(dirname(out), { ...options, checkpointIntervalMs: Number.POSITIVE_INFINITY });
   const s = m.session;
   const cleanup = () => {
     for (const suffix of ['', '-wal', '-shm', '.lock', '.lock-journal']) rmSync(tmp + suffix, { force: true });

@@ -4,6 +4,8 @@
  * plus, for folders written by `qscope export`, the `arrays` written and the
  * `session` they came from, which is what `qscope import` reads back.
  */
+import type { SessionRow } from '../store/reader.js';
+
 export interface Axis {
   name: string;
   unit: string;
@@ -40,27 +42,8 @@ export interface Manifest {
   headers?: Record<string, string>;
   /** JSON file holding the session's events. */
   events?: string;
-  session?: {
-    id: string;
-    plan: string;
-    planVersion: string | null;
-    params: Record<string, unknown>;
-    config: Record<string, unknown>;
-    metadata: Record<string, unknown>;
-    softwareVersion: string;
-    pipeline: string | null;
-    pipelineVersion: string | null;
-    tfBackend: string | null;
-    modelHashes: Record<string, string> | null;
-    instruments: Record<string, string>;
-    clock: string;
-    source: Record<string, unknown> | null;
-    startedAt: string;
-    endedAt: string | null;
-    durationNs: number | null;
-    status: string;
-    reason: string | null;
-  };
+  /** The session row as stored (./store/reader.ts), with the loose types of a file that may come from elsewhere. */
+  session?: Omit<SessionRow, 'status' | 'source'> & { status: string; source: Record<string, unknown> | null };
 }
 
 export const SESSION_KIND = 'qscope-session';

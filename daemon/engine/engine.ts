@@ -14,12 +14,14 @@ import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import { modelHash } from '../../pipelines/core/model-files.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
-import { ParamsError } from '../plans/params.js';
+import { ParamsError, describeAjvError } from '../plans/params.js';
 import type { PlanDescription, PlanRegistry } from '../plans/index.js';
 import type { SessionStore, SessionSummary } from '../store/store.js';
 import type { SessionReader } from '../store/reader.js';
 import { SessionFileError } from '../store/db.js';
+import type { Plan } from '../plans/plan.js';
 import type { EngineStatus, InstrumentStatus, SessionEvent, SessionFrame, SessionStatus, StartOptions } from './api.js';
 import { EngineError } from './errors.js';
 import { SessionRun, describeError, type ReplayHooks } from './session.js';
@@ -54,6 +56,10 @@ export class Engine {
   private readonly softwareVersion: string;
   private readonly log: EngineLogger | undefined;
   private current: SessionRun | undefined;
+  /** A start() between its checks and `current` being set (it awaits the pipeline factory): a second one is refused. */
+  private pendingStart: Promise<string> | undefined;
+  /** Set by stop(): no session may start after it. */
+  private stopped = false;
   private readonly runs = new Map<string, { run: SessionRun; done: Promise<SessionStatus> }>();
   private readonly framesSubject = new Subject<SessionFrame>();
   private readonly eventsSubject = new Subject<SessionEvent>();
@@ -122,7 +128,7 @@ export class Engine {
     }
     const copy = structuredClone(params ?? {});
     if (!validate(copy)) {
-      throw new EngineError('BAD_PARAMS', (validate.errors ?? []).map((e) => `params${e.instancePath.replace(/\//g, '.')}: ${e.message}`).join('; '));
+      throw new EngineError('BAD_PARAMS', (validate.errors ?? []).map((e) => describeAjvError(e, 'params')).join('; '));
     }
     return drv.call(command, copy);
   }
@@ -143,8 +149,18 @@ export class Engine {
    * session file and starts the plan. Resolves with the session id once the
    * session is running (it runs on in the background; see `whenEnded`).
    */
-  async start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
-    if (this.current && !this.current.isFinal()) throw new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`);
+  start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
+    if (this.stopped) return Promise.reject(new EngineError('BAD_STATE', 'engine is stopping: no new session may start'));
+    if (this.current && !this.current.isFinal()) return Promise.reject(new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`));
+    if (this.pendingStart) return Promise.reject(new EngineError('SESSION_RUNNING', 'another session is starting; one session per rig'));
+    const starting = this.doStart(planName, params, opts, replay).finally(() => {
+      this.pendingStart = undefined;
+    });
+    this.pendingStart = starting;
+    return starting;
+  }
+
+  private async doStart(planName: string, params: unknown, opts: StartOptions, replay: ReplayHooks | undefined): Promise<string> {
     const plan = (() => {
       try {
         return this.plans.get(planName);
@@ -160,6 +176,7 @@ export class Engine {
       throw err;
     }
     const instruments = this.bind(plan.name, plan.roles, opts.instruments ?? {});
+    const declared = this.declaredModels(plan, validated);
     const pipelineName = opts.pipeline ?? plan.pipeline?.(validated);
     const id0 = opts.id;
     let pipeline: Pipeline | undefined;
@@ -174,6 +191,8 @@ export class Engine {
     }
     const startedAt = new Date();
     const desc = pipeline?.describe?.() ?? {};
+    const modelHashes = { ...declared.modelHashes, ...desc.modelHashes };
+    const tfBackend = desc.tfBackend ?? declared.tfBackend;
     let created;
     try {
       created = this.store.create({
@@ -185,8 +204,8 @@ export class Engine {
         metadata: { ...(opts.metadata ?? {}) },
         softwareVersion: this.softwareVersion,
         ...(pipeline ? { pipeline: pipeline.name, pipelineVersion: pipeline.version } : {}),
-        ...(desc.tfBackend ? { tfBackend: desc.tfBackend } : {}),
-        ...(desc.modelHashes ? { modelHashes: desc.modelHashes } : {}),
+        ...(tfBackend ? { tfBackend } : {}),
+        ...(Object.keys(modelHashes).length > 0 ? { modelHashes } : {}),
         instruments,
         clock: this.clock.kind,
         ...(replay ? { source: { replayOf: replay.sourceId } } : {}),
@@ -300,7 +319,7 @@ export class Engine {
     const r = this.openStored(id);
     try {
       const s = r.streams().find((x) => x.name === stream);
-      if (!s) throw new EngineError('UNKNOWN_SESSION', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
+      if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${r.streams().map((x) => x.name).join(', ') || 'none'})`);
       const out: Frame[] = [];
       for (const f of r.frames(s.kind === 'instrument' ? 'frames' : 'results', stream, fromSeq, toSeq)) {
         out.push(f);
@@ -314,6 +333,9 @@ export class Engine {
 
   /** Aborts a running session and waits for it (daemon shutdown). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    // A start in flight would otherwise begin a session after the engine stopped.
+    await this.pendingStart?.catch(() => undefined);
     const run = this.current;
     if (run && !run.isFinal()) await this.abort(run.sessionId, 'daemon stopping');
     this.framesSubject.complete();
@@ -337,6 +359,25 @@ export class Engine {
     if (!run || run.isFinal()) throw new EngineError('NO_SESSION', 'no session is running');
     if (id !== undefined && id !== run.sessionId) throw new EngineError('UNKNOWN_SESSION', `session ${id} is not the running session (${run.sessionId})`);
     return run;
+  }
+
+  /**
+   * Hashes of the models the plan declares (it may load them only late in
+   * the session) and their tfjs backend(s), for the session metadata.
+   */
+  private declaredModels(plan: Plan<Record<string, unknown>>, params: Record<string, unknown>): { modelHashes: Record<string, string>; tfBackend?: string } {
+    const models = plan.models?.(params) ?? {};
+    const modelHashes: Record<string, string> = {};
+    const backends = new Set<string>();
+    for (const [name, m] of Object.entries(models)) {
+      try {
+        modelHashes[name] = modelHash(m.dir);
+      } catch (err) {
+        throw new EngineError('MODEL_FILE', `plan ${plan.name}: model ${name}: ${describeError(err)}`, { cause: err });
+      }
+      backends.add(m.tfBackend);
+    }
+    return backends.size > 0 ? { modelHashes, tfBackend: [...backends].sort().join(',') } : { modelHashes };
   }
 
   private openStored(id: string): SessionReader {

@@ -8,12 +8,14 @@ export type EngineErrorCode =
   | 'UNKNOWN_COMMAND'
   | 'UNKNOWN_PLAN'
   | 'UNKNOWN_SESSION'
+  | 'UNKNOWN_STREAM' // frames() of a stream the (existing) session does not have
   | 'BAD_PARAMS'
   | 'SESSION_RUNNING' // start while another session runs on this rig
   | 'NO_SESSION' // pause/resume/abort with no running session
   | 'BAD_STATE' // e.g. resume of a session that is not paused
   | 'BINDING' // plan roles cannot be bound to instruments
   | 'DISK_SPACE'
+  | 'MODEL_FILE' // a model the plan declares cannot be read (missing or broken install)
   | 'SESSION_FILE'; // a session file that is missing, corrupt or foreign
 
 export class EngineError extends Error {

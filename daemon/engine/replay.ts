@@ -91,6 +91,13 @@ export interface ReplayReport {
   results: Comparison;
   /** Instrument frames of the replay vs the recording. */
   frames: Comparison;
+  /**
+   * What differs between the recording and the replay in what bit-identity depends on (pipeline and its
+   * version, tfjs backend, model hashes); empty when they match.
+   */
+  environment: string[];
+  /** Wall time of the replay itself and of the comparison, ms (for benchmarks; never used by tests). */
+  wallMs: { replay: number; compare: number };
 }
 
 /** Compares two recordings' frames (or results) stream by stream: headers and payload bytes. */
@@ -127,6 +134,7 @@ function frameDifference(a: Frame, b: Frame): string | undefined {
   const pa = payloadBytes(a.payload);
   const pb = payloadBytes(b.payload);
   if (pa.byteLength !== pb.byteLength) return `payload ${pa.byteLength} ≠ ${pb.byteLength} bytes`;
+  if (Buffer.compare(pa, pb) === 0) return undefined;
   for (let i = 0; i < pa.byteLength; i++) if (pa[i] !== pb[i]) return `payload differs from byte ${i}`;
   return undefined;
 }
@@ -161,6 +169,7 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     }
     for (const d of drivers.values()) await d.connect();
 
+    const wallStart = performance.now();
     const decisions: RecordedDecision[] = canRunPlan ? reader.events('decision').map((e) => e.data as RecordedDecision) : [];
     const replies = new Map<string, { command: string; result?: unknown }[]>();
     if (canRunPlan) {
@@ -199,12 +208,25 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     );
     o.onEngine?.(engine, id);
     const status = await engine.whenEnded(id);
+    const replayMs = performance.now() - wallStart;
     for (const d of drivers.values()) await d.disconnect().catch(() => undefined);
 
     const replayed = o.store.open(id);
     try {
       const mismatches = replayed.events('mismatch').map((e) => e.data as ReplayReport['mismatches'][number]);
       const samePipeline = !o.pipeline || o.pipeline === row.pipeline;
+      const now = replayed.session();
+      const environment: string[] = [];
+      const same = (what: string, a: unknown, b: unknown) => {
+        if (JSON.stringify(a ?? null) !== JSON.stringify(b ?? null)) environment.push(`${what}: recorded ${JSON.stringify(a ?? null)}, replay ${JSON.stringify(b ?? null)}`);
+      };
+      same('pipeline', row.pipeline, now.pipeline);
+      same('pipeline version', row.pipelineVersion, now.pipelineVersion);
+      same('tfjs backend', row.tfBackend, now.tfBackend);
+      same('model hashes', row.modelHashes, now.modelHashes);
+      const compareStart = performance.now();
+      const results = samePipeline ? compareRecordings(reader, replayed, 'results') : { identical: false, compared: 0, differences: ['a different pipeline ran: results not compared'] };
+      const frames = compareRecordings(reader, replayed, 'frames');
       return {
         id,
         sourceId: row.id,
@@ -212,8 +234,10 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
         status,
         delivered: source.delivered,
         mismatches,
-        results: samePipeline ? compareRecordings(reader, replayed, 'results') : { identical: false, compared: 0, differences: ['a different pipeline ran: results not compared'] },
-        frames: compareRecordings(reader, replayed, 'frames'),
+        results,
+        frames,
+        environment,
+        wallMs: { replay: replayMs, compare: performance.now() - compareStart },
       };
     } finally {
       replayed.close();

@@ -67,6 +67,9 @@ interface EndRequest {
 
 type Measured = { payload: Payload; shape?: number[]; fields?: Record<string, unknown> };
 
+/** Minimum wall time between two progress notifications, ms (status() is not free at 20 k frames/s). */
+const PROGRESS_NOTICE_MS = 50;
+
 const RESERVED = new Set(['stream', 'seq', 't', 'dtype', 'shape']);
 
 function isPayload(x: unknown): x is Payload {
@@ -101,6 +104,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   private decisionIndex = 0;
   private sessionStopReason: string | undefined;
   private suspendedBy: DriverError | undefined;
+  private lastProgressNotice = -Infinity;
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
@@ -185,6 +189,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   progress(done: number, label?: string): void {
     this.progressInfo.done = done;
     if (label !== undefined) this.progressInfo.label = label;
+    // Progress is for people (bars, status pushes): at most ~20 notifications per wall second, plus the last one.
+    const now = performance.now();
+    if (now - this.lastProgressNotice < PROGRESS_NOTICE_MS && done !== this.progressInfo.total) return;
+    this.lastProgressNotice = now;
     this.d.notify('progress', { ...this.progressInfo });
   }
 
@@ -305,6 +313,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.endedAt = new Date();
     try {
       w.event(this.durationNs, 'end', 'engine', { status, reason });
+      // Let the queue drain on the usual time-bounded turns, so closing the session does not stall the loop.
+      await this.d.clock.hold(w.flushed());
       w.finish({ status, reason, durationNs: this.durationNs }, this.endedAt);
     } catch (err) {
       this.state = 'failed';

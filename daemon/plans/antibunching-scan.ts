@@ -13,6 +13,7 @@
  */
 import type { Frame } from '../../drivers/core/frame.js';
 import { G2_METHODS } from '../../pipelines/g2/estimate.js';
+import { defaultModelDir } from '../../pipelines/g2/cnn-client.js';
 import type { Plan } from './plan.js';
 
 export interface AntibunchingScanParams {
@@ -65,6 +66,8 @@ export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
     },
   },
   pipeline: () => 'g2',
+  // The CNN (method 'cnn', or a later `reconstruct`) runs in a worker on wasm (cnn-worker.ts).
+  models: () => ({ g2cnn: { dir: defaultModelDir(), tfBackend: 'wasm' } }),
   total: (p) => p.nx * p.ny,
   async run(ctx) {
     const p = ctx.params;

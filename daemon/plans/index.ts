@@ -6,7 +6,7 @@
 import type { Plan } from './plan.js';
 import { ParamsValidator, describeParams, type ParamDescription, type ParamsSchema } from './params.js';
 
-export type { Plan, PlanContext, PlanRole, AcquireOptions } from './plan.js';
+export type { Plan, PlanContext, PlanRole, PlanModel, AcquireOptions } from './plan.js';
 export { ParamsError, ParamsValidator, parseParamArgs, describeParams } from './params.js';
 export type { ParamsSchema, ParamSchema, ParamDescription } from './params.js';
 

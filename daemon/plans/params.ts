@@ -43,7 +43,8 @@ function ajv(): Ajv {
   return (shared.ajv ??= newAjv());
 }
 
-function describeError(e: ErrorObject, root: string): string {
+/** One ajv error as `path: message`, path rooted at `root` (`params.pixels[2]`); also used for instrument command params. */
+export function describeAjvError(e: ErrorObject, root: string): string {
   const path = root + e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]');
   switch (e.keyword) {
     case 'additionalProperties':
@@ -67,7 +68,7 @@ export class ParamsValidator<P = Record<string, unknown>> {
   /** Validates and coerces a copy of `input` (defaults filled in). Throws ParamsError listing every problem. */
   validate(input: unknown): P {
     const copy = structuredClone(input ?? {});
-    if (!this.validateFn(copy)) throw new ParamsError((this.validateFn.errors ?? []).map((e) => describeError(e, 'params')));
+    if (!this.validateFn(copy)) throw new ParamsError((this.validateFn.errors ?? []).map((e) => describeAjvError(e, 'params')));
     return copy as P;
   }
 }

@@ -14,12 +14,21 @@
  */
 import type { Frame } from '../../drivers/core/frame.js';
 import type { StopDecision } from '../../pipelines/core/stopping.js';
+import type { TfBackendName } from '../../pipelines/core/tf.js';
 import type { ParamsSchema } from './params.js';
 
 /** An instrument the plan needs, by role (e.g. `scanner: {kind: 'piezo'}`). */
 export interface PlanRole {
   kind: string;
   description?: string;
+}
+
+/** A saved tfjs model the plan's pipeline may use (see `Plan.models`). */
+export interface PlanModel {
+  /** Directory of the saved model: `model.json` and the weight files it lists. */
+  dir: string;
+  /** tfjs backend the model runs on (pinned: a replay needs the same one for identical results). */
+  tfBackend: TfBackendName;
 }
 
 export interface Plan<P = Record<string, unknown>> {
@@ -38,6 +47,13 @@ export interface Plan<P = Record<string, unknown>> {
    * instrument) and retries the failed step.
    */
   readonly onFault?: 'fail' | 'suspend';
+  /**
+   * Every model the plan's pipeline may use, by name (e.g. `g2cnn`), even
+   * when it is loaded only late in the session: the engine hashes each one
+   * at session start and records the hashes and the tfjs backend in the
+   * session metadata (replays compare both).
+   */
+  models?(params: P): Readonly<Record<string, PlanModel>>;
   /** Total of the plan's progress unit (pixels, points, frames), for progress bars. */
   total?(params: P): number;
   /** The acquisition. Return normally to complete the session; throw to fail it. */

@@ -101,8 +101,9 @@ export function applyPragmas(db: Database.Database, path: string, d: DurabilityO
   db.pragma(`synchronous = ${want}`);
   const got = db.pragma('synchronous', { simple: true });
   if (got !== want) throw new SessionFileError(path, `synchronous: asked for ${want}, read back ${String(got)}`);
-  // Checkpoints are ours (bounded interval, see writer); keep SQLite's as a backstop only.
-  db.pragma('wal_autocheckpoint = 4000');
+  // Checkpoints are ours (a worker thread at a bounded interval, see writer); SQLite's own, which would run
+  // inside a commit on the event loop, is only a backstop should that worker fall far behind.
+  db.pragma('wal_autocheckpoint = 65536');
   db.pragma('foreign_keys = ON');
 }
 

@@ -3,6 +3,7 @@
  * sortable by start time. Opening a session that says `running` while no
  * process holds its writer lock marks it `interrupted` (it stays readable).
  */
+import type Database from 'better-sqlite3';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
@@ -89,32 +90,43 @@ export class SessionStore {
     this.checkFreeSpace();
     const id = s.id ?? newSessionId(s.startedAt);
     const file = path ?? this.pathOf(id);
+    // Serialised before the file exists: a value JSON cannot hold (BigInt, a cycle) leaves no half-made session behind.
+    const json = (what: string, v: unknown): string => {
+      try {
+        return JSON.stringify(v);
+      } catch (err) {
+        throw new TypeError(`session ${what}: not JSON-serialisable: ${(err as Error).message}`);
+      }
+    };
+    const row = [
+      id,
+      s.plan,
+      s.planVersion ?? null,
+      json('params', s.params),
+      json('config', s.config),
+      json('metadata', s.metadata ?? {}),
+      s.softwareVersion,
+      s.pipeline ?? null,
+      s.pipelineVersion ?? null,
+      s.tfBackend ?? null,
+      s.modelHashes ? json('modelHashes', s.modelHashes) : null,
+      json('instruments', s.instruments),
+      s.clock,
+      s.source ? json('source', s.source) : null,
+      (s.startedAt ?? new Date()).toISOString(),
+    ];
     const lock = WriterLock.acquire(file);
+    let db: Database.Database | undefined;
     try {
-      const db = createSessionDb(file, this.options);
+      db = createSessionDb(file, this.options);
       db.prepare(
         `INSERT INTO session (id, plan, plan_version, params, config, metadata, software_version, pipeline, pipeline_version,
           tf_backend, model_hashes, instruments, clock, source, started_at, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
-      ).run(
-        id,
-        s.plan,
-        s.planVersion ?? null,
-        JSON.stringify(s.params),
-        JSON.stringify(s.config),
-        JSON.stringify(s.metadata ?? {}),
-        s.softwareVersion,
-        s.pipeline ?? null,
-        s.pipelineVersion ?? null,
-        s.tfBackend ?? null,
-        s.modelHashes ? JSON.stringify(s.modelHashes) : null,
-        JSON.stringify(s.instruments),
-        s.clock,
-        s.source ? JSON.stringify(s.source) : null,
-        (s.startedAt ?? new Date()).toISOString(),
-      );
+      ).run(...row);
       return { id, writer: new SessionWriter(db, file, lock, this.options, this.options.limits, this.options.freeBytes) };
     } catch (err) {
+      db?.close();
       lock.release();
       throw err;
     }

@@ -14,6 +14,7 @@ import type { Frame } from '../../drivers/core/frame.js';
 import { payloadBytes } from '../../drivers/core/frame.js';
 import type { DurabilityOptions } from './db.js';
 import type { WriterLock } from './lock.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface WriterLimits {
   /** Queue bound in payload bytes; above it `full` is true. */
@@ -34,9 +35,9 @@ const FLUSH_DELAY_MS = 4;
 const FLUSH_BUDGET_MS = 8;
 
 export const DEFAULT_LIMITS: WriterLimits = {
-  maxQueueBytes: 64 * 2 ** 20,
-  maxQueueItems: 100_000,
-  batchItems: 1024,
+  maxQueueBytes: 32 * 2 ** 20,
+  maxQueueItems: 32_768,
+  batchItems: 256,
   minFreeBytes: 256 * 2 ** 20,
   diskCheckEveryBytes: 32 * 2 ** 20,
 };
@@ -87,6 +88,7 @@ export class SessionWriter {
   private readonly insEvent: Database.Statement;
   private readonly insStream: Database.Statement;
   private readonly writeBatch: (items: Item[]) => void;
+  private readonly checkpointer: Checkpointer;
 
   constructor(
     private readonly db: Database.Database,
@@ -96,6 +98,7 @@ export class SessionWriter {
     readonly limits: WriterLimits = DEFAULT_LIMITS,
     private readonly free: (path: string) => number = freeBytes,
   ) {
+    this.checkpointer = new Checkpointer(path, durability.durability === 'full' ? 2 : 1);
     this.insFrame = db.prepare('INSERT INTO frames (stream_id, seq, t, header, payload) VALUES (?, ?, ?, ?, ?)');
     this.insResult = db.prepare('INSERT INTO results (stream_id, seq, t, header, payload) VALUES (?, ?, ?, ?, ?)');
     this.insEvent = db.prepare('INSERT INTO events (t, type, source, data) VALUES (?, ?, ?, ?)');
@@ -143,6 +146,18 @@ export class SessionWriter {
     this.schedule();
   }
 
+  /** Settles once the last checkpoint after `finish()` is done (the WAL folded into the database). */
+  finalCheckpoint: Promise<void> = Promise.resolve();
+
+  /** Resolves once everything queued so far is committed (written on the usual turns, not in one go). */
+  flushed(): Promise<void> {
+    if (this.queued === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => (this.queued === 0 || this.closed || this.fatal ? resolve() : setImmediate(check));
+      setImmediate(check);
+    });
+  }
+
   /** Resolves when the queue is below half its bounds (or at once if it is). */
   drained(): Promise<void> {
     if (!this.aboveLowWater()) return Promise.resolve();
@@ -173,11 +188,13 @@ export class SessionWriter {
       this.db
         .prepare('UPDATE session SET status = ?, reason = ?, ended_at = ?, duration_ns = ?')
         .run(status, reason ?? null, endedAt.toISOString(), Math.round(end.durationNs));
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      // A short session folds its small WAL here; a long one leaves that to the checkpoint worker (below).
+      if (!this.checkpointer.running) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.closed = true;
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.db.close();
+      this.finalCheckpoint = this.checkpointer.final();
       this.lock.release();
       for (const w of this.waiters.splice(0)) w();
     }
@@ -216,7 +233,9 @@ export class SessionWriter {
     const until = performance.now() + FLUSH_BUDGET_MS;
     do this.flushBatch();
     while (this.queued > 0 && !this.fatal && performance.now() < until);
-    if (this.queued > 0) this.schedule();
+    // After a fatal error the session is ending and finish() writes what is left; rescheduling here would
+    // retry a failing write on every turn of the event loop until then.
+    if (this.queued > 0 && !this.fatal) this.schedule();
   }
 
   private flushBatch(): void {
@@ -235,9 +254,13 @@ export class SessionWriter {
         else results++;
       }
     }
+    const knownStreams = this.streamIds.size;
     try {
       this.writeBatch(batch);
     } catch (err) {
+      // The rollback removed the stream rows this batch inserted: forget their ids too, or a retry
+      // (finish()) would write frames under a stream id that no longer exists.
+      for (const [name, sid] of this.streamIds) if (sid > knownStreams) this.streamIds.delete(name);
       this.die(new Error(`${this.path}: write failed: ${(err as Error).message}`, { cause: err }));
       return;
     }
@@ -260,13 +283,15 @@ export class SessionWriter {
     if (!this.aboveLowWater()) for (const w of this.waiters.splice(0)) w();
   }
 
-  /** With `normal` durability a checkpoint syncs the WAL: it bounds what a power failure can take. */
+  /**
+   * Regular checkpoints keep the WAL short, and with `normal` durability they are what syncs it (bounding what a
+   * power failure can take). They run in a worker thread (./checkpointer.ts), never on the event loop.
+   */
   private maybeCheckpoint(): void {
-    if (this.durability.durability !== 'normal') return;
     const now = Date.now();
     if (now - this.lastCheckpoint < this.durability.checkpointIntervalMs) return;
     this.lastCheckpoint = now;
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+    this.checkpointer.request();
   }
 
   /** Throws (and reports fatal) when free space is below the limit. */

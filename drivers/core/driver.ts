@@ -57,6 +57,7 @@ export abstract class Driver {
   /** The last fault, if the driver is in `fault`. */
   lastFault: DriverError | undefined;
   private disconnecting = false;
+  private connecting: Promise<void> | undefined;
 
   constructor(
     readonly id: string,
@@ -69,15 +70,21 @@ export abstract class Driver {
 
   async connect(): Promise<void> {
     if (this.state === 'ready' || this.state === 'busy') return;
-    this.setState('connecting');
-    try {
-      await this.doConnect();
-      this.lastFault = undefined;
-      this.setState('ready');
-    } catch (err) {
-      this.fail(err);
-      throw err;
-    }
+    // Concurrent callers share one attempt (two doConnect()s would open the link twice).
+    this.connecting ??= (async () => {
+      this.setState('connecting');
+      try {
+        await this.doConnect();
+        this.lastFault = undefined;
+        this.setState('ready');
+      } catch (err) {
+        this.fail(err);
+        throw err;
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return this.connecting;
   }
 
   async disconnect(): Promise<void> {

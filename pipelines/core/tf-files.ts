@@ -5,7 +5,6 @@
  * Writes go to a temporary name then rename, so a checkpoint interrupted by
  * a crash never replaces a good one with half a file.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -46,10 +45,5 @@ export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]?.weights ?? [], weightData: data }));
 }
 
-/** SHA-256 of a saved model's two files (the model hash recorded with sessions). */
-export function modelHash(dir: string): string {
-  const h = createHash('sha256');
-  h.update(readFileSync(join(dir, 'model.json')));
-  h.update(readFileSync(join(dir, 'weights.bin')));
-  return h.digest('hex');
-}
+/** The model hash recorded with sessions (see model-files.ts; kept here for existing importers). */
+export { modelHash } from './model-files.js';

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { modelHash } from '../core/tf-files.js';
+import { modelHash } from '../core/model-files.js';
 
 /** Directory of the committed model (pipelines/g2/model), resolved from the compiled or source location. */
 export function defaultModelDir(): string {
@@ -39,17 +39,31 @@ export class CnnClient {
       if (m.error) p.reject(new Error(`cnn worker: ${m.error}`));
       else p.resolve({ g2: m.g2!, std: m.std! });
     });
-    this.worker.on('error', (err) => {
-      readyReject(err);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+    // Nobody may be awaiting `ready` yet (predict is lazy): its failure is reported through predict, not as an unhandled rejection.
+    this.ready.catch(() => undefined);
+    this.worker.on('error', (err) => this.failAll(err));
+    // A worker that exits (crash, OOM, terminate) answers nothing more: pending requests must not hang.
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.failAll(new Error(`cnn worker: exited (code ${code}) before answering`));
     });
+    this.rejectReady = readyReject;
+  }
+
+  private exited = false;
+  private rejectReady: (err: Error) => void = () => undefined;
+
+  private failAll(err: Error): void {
+    this.rejectReady(err);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 
   /** g2(0) and σ for `n` histograms (row-major n × bins). */
   async predict(histograms: Float64Array, n: number): Promise<{ g2: Float32Array; std: Float32Array }> {
     if (histograms.length !== n * this.bins) throw new RangeError(`histograms: length ${histograms.length} is not n·bins = ${n}·${this.bins}`);
     await this.ready;
+    if (this.exited) throw new Error('cnn worker: closed');
     const id = this.next++;
     const copy = Float64Array.from(histograms);
     return new Promise((resolve, reject) => {

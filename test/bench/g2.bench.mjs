@@ -5,7 +5,8 @@
 //    CNN at a fixed 7 s per pixel, LM at 60 s per pixel.
 // C. Two-emitter preset: are they resolved in PL and in G2?
 // D. CNN inference time for a 32×32 scan's worth of histograms (worker thread, wasm).
-// Options: G2_BENCH_SOURCES (default 60), G2_BENCH_SEEDS (default 3), G2_BENCH_QUICK=1.
+// Options: G2_BENCH_SOURCES (default 60), G2_BENCH_SEEDS (default 3), G2_BENCH_QUICK=1,
+//          G2_BENCH_ONLY=ABCD (the cases to run, default all).
 import { Rng } from '../../dist/drivers/core/rng.js';
 import { VirtualClock } from '../../dist/drivers/core/clock.js';
 import { SimWorld } from '../../dist/drivers/core/world.js';
@@ -25,13 +26,15 @@ import { estimateMaps, imageFwhm, poolKernelSigmaPx } from '../../dist/pipelines
 const quick = process.env.G2_BENCH_QUICK === '1';
 const nSources = Number(process.env.G2_BENCH_SOURCES ?? (quick ? 15 : 60));
 const nSeeds = Number(process.env.G2_BENCH_SEEDS ?? (quick ? 1 : 3));
+const only = process.env.G2_BENCH_ONLY ?? 'ABCD';
+const want = (c) => only.includes(c);
 const out = (o) => console.log(JSON.stringify(o));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cnn = new CnnClient();
 await cnn.ready;
 
 // ---------- A. per-histogram, held-out emitters ----------
-{
+if (want('A')) {
   const rng = heldOutRng(7); // the held-out stream of the training seed: emitters never trained on
   const sources = makeSources(rng, nSources, { seconds: 35, offPeakFraction: 0 });
   const calRng = new Rng(99);
@@ -128,7 +131,7 @@ async function mapsOf(ds, method, opts) {
 
 const N = quick ? 16 : 32;
 const ideal = 300 / Math.SQRT2;
-for (let seed = 1; seed <= nSeeds; seed++) {
+for (let seed = 1; want('B') && seed <= nSeeds; seed++) {
   const t0 = Date.now();
   const { ds } = await simulateScan({}, seed, N, 60);
   const cases = [
@@ -148,7 +151,7 @@ for (let seed = 1; seed <= nSeeds; seed++) {
 }
 
 // C. two emitters 250 nm apart.
-{
+if (want('C')) {
   const { ds, scene } = await simulateScan({ preset: 'pair' }, 11, N, 60);
   const row = Math.round((scene.emitters[0].yNm - (scene.field.centerNm[1] - scene.field.sizeNm / 2)) / ds.pixelSizeNm - 0.5);
   for (const [method, opts, label] of [
@@ -165,7 +168,7 @@ for (let seed = 1; seed <= nSeeds; seed++) {
 }
 
 // D. CNN inference for 32×32 histograms.
-{
+if (want('D')) {
   const h = new Float64Array(1024 * G.bins);
   const r = new Rng(3);
   for (let i = 0; i < h.length; i++) h[i] = r.poisson(0.3);

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, ConfigValidator, formatPath, loadConfig, parseConfigText } from '../../daemon/config.js';
 import { createDefaultRegistry } from '../../drivers/index.js';
-import { configFile, defaultConfig } from './helpers.js';
+import { configFile, defaultConfig, removeTempDirs } from './helpers.js';
 
 function issuesOf(yaml: string): string[] {
   try {
@@ -19,6 +19,7 @@ instruments:
 `;
 
 describe('config', () => {
+  afterAll(removeTempDirs);
   it('loads config/default.yaml and fills the defaults', async () => {
     const cfg = await loadConfig(defaultConfig);
     expect(cfg.rig).toMatchObject({ seed: 1, clock: 'real', speed: 1 });
@@ -34,7 +35,7 @@ describe('config', () => {
     ['a missing required key', PIEZO.replace('rig: {seed: 1}', 'rig: {name: x}'), 'rig.seed: is required'],
     ['a wrong type', PIEZO.replace('seed: 1', 'seed: one'), 'rig.seed: must be integer'],
     ['a bad enum value', PIEZO.replace('seed: 1', 'seed: 1, clock: fast'), 'rig.clock: must be one of "real", "scaled", "virtual"'],
-    ['an unknown instrument kind', PIEZO.replace('kind: piezo', 'kind: laser'), "instruments.piezo0.kind: unknown instrument kind 'laser' (known: piezo)"],
+    ['an unknown instrument kind', PIEZO.replace('kind: piezo', 'kind: laser'), `instruments.piezo0.kind: unknown instrument kind 'laser' (known: ${createDefaultRegistry().list().map((f) => f.kind).filter((k, i, a) => a.indexOf(k) === i).sort().join(', ')})`],
     ['an unknown implementation', PIEZO.replace('impl: sim', 'impl: e712'), "instruments.piezo0.impl: no 'e712' implementation of piezo (known: sim)"],
     ['a wrong-length vector', PIEZO.replace('[100, 100, 100]', '[100, 100]'), 'instruments.piezo0.rangeUm: must NOT have fewer than 3 items'],
     ['a home outside the travel', PIEZO.replace('rangeUm: [100, 100, 100]', 'rangeUm: [100, 100, 100], homeUm: [50, 150, 0]'), 'instruments.piezo0.homeUm[1]: must be ≤ rangeUm[1] (100), got 150'],

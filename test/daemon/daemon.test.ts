@@ -83,6 +83,19 @@ describe('Daemon', () => {
     expect(piezo.state).toBe('disconnected');
   });
 
+  it('logs connect/disconnect at info and the ready/busy toggles of every command at debug', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+    const daemon = new Daemon({ config: config(), log, clock: new VirtualClock(), services: [], runDemo: false });
+    await daemon.start();
+    const piezo = daemon.drivers.get('piezo0') as PiezoScanner;
+    await piezo.moveTo(10_000, 10_000, 10_000);
+    await piezo.moveTo(20_000, 10_000, 10_000);
+    await daemon.stop();
+    const states = lines.filter((l) => l.owner === 'piezo0' && typeof l.state === 'string').map((l) => `${String(l.state)}@${String(l.level)}`);
+    expect(states).toEqual(['connecting@30', 'ready@30', 'busy@20', 'ready@20', 'busy@20', 'ready@20', 'disconnected@30']);
+  });
+
   it.each<[string, Service[], RegExp]>([
     ['no service runs plans', [], /demo: plan 'antibunching-scan' is not available yet \(no service runs plans\)/],
     ['the plan is not registered', [new FakeService('engine', [], {}, async () => ({ status: 'unknown-plan' }))], /is not available yet \(not registered\)/],

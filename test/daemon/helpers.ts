@@ -1,6 +1,6 @@
 /** Spawning the built CLI and reading its JSON log lines, event-driven (no sleeps). */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +10,18 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = join(root, 'dist', 'daemon', 'cli.js');
 export const defaultConfig = join(root, 'config', 'default.yaml');
 
+const tempDirs: string[] = [];
+/** A fresh temporary directory, removed by `removeTempDirs()`. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+/** Removes every directory `tempDir` made (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** Runs `qscope ARGS` to completion. */
 export function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
@@ -18,7 +30,7 @@ export function runCli(args: string[]): { status: number | null; stdout: string;
 
 /** Writes a config derived from default.yaml by text edits; returns its path. */
 export function configFile(edit: (yaml: string) => string = (y) => y): string {
-  const dir = mkdtempSync(join(tmpdir(), 'qscope-config-'));
+  const dir = tempDir('qscope-config-');
   const file = join(dir, 'rig.yaml');
   writeFileSync(file, edit(readFileSync(defaultConfig, 'utf8')));
   return file;
@@ -38,8 +50,9 @@ export class CliProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void; reject: (e: Error) => void }[] = [];
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [cli, ...args], { cwd: root });
+  /** `cwd` defaults to a fresh temporary directory, so whatever the daemon writes (sessions) stays out of the repo. */
+  constructor(args: string[], cwd: string = tempDir('qscope-daemon-')) {
+    this.child = spawn(process.execPath, [cli, ...args], { cwd });
     this.child.stderr.setEncoding('utf8').on('data', (s: string) => this.stderr.push(s));
     createInterface({ input: this.child.stdout }).on('line', (text) => {
       let line: LogLine;

@@ -131,6 +131,30 @@ describe('fft: complex 1D against a direct DFT', () => {
     }
   });
 
+  it('long vectors (column-blocked four-step) agree with a radix-2 split into two half-length transforms', () => {
+    for (const n of [65536, 3 * 65536]) {
+      for (const Arr of [Float64Array, Float32Array]) {
+        const re = Arr.from(random(n, 11));
+        const im = Arr.from(random(n, 12));
+        const X = fft(re, im, [n]);
+        const h = n / 2;
+        const half = (o: number) => fft(Float64Array.from({ length: h }, (_, j) => re[2 * j + o]), Float64Array.from({ length: h }, (_, j) => im[2 * j + o]), [h]);
+        const ev = half(0);
+        const od = half(1);
+        const ref = { re: new Float64Array(n), im: new Float64Array(n) };
+        for (let k = 0; k < n; k++) {
+          const a = (-2 * Math.PI * k) / n;
+          const c = Math.cos(a);
+          const s = Math.sin(a);
+          const kk = k % h;
+          ref.re[k] = ev.re[kk] + c * od.re[kk] - s * od.im[kk];
+          ref.im[k] = ev.im[kk] + c * od.im[kk] + s * od.re[kk];
+        }
+        expect(relErr(X, ref), `${Arr.name} n=${n}`).toBeLessThan(Arr === Float64Array ? 1e-13 : 1e-6);
+      }
+    }
+  });
+
   it('the inverse is the DFT with e^{+i...} scaled by 1/n', () => {
     for (const n of [1, 2, 3, 16, 45, 61, 67, 128, 215]) {
       const re = random(n, n);
@@ -139,7 +163,7 @@ describe('fft: complex 1D against a direct DFT', () => {
     }
   });
 
-  it('portable (non-AVX2) kernels give the same answers as the default ones', () => {
+  it('portable (non-AVX2) kernels give bit-identical answers to the default ones', () => {
     // The kernel build is chosen once per process: run the portable one in a child.
     const lengths = [...lengths1to64, ...mixedLengths, 4096];
     const script = `
@@ -162,7 +186,10 @@ describe('fft: complex 1D against a direct DFT', () => {
       const re = new Float64Array(n).map((_, i) => Math.sin(i * 1.7 + n));
       const im = new Float64Array(n).map((_, i) => Math.cos(i * 0.3 - n));
       const [cr, ci] = child.out[n];
-      expect(relErr(fft(re, im, [n]), { re: cr, im: ci }), `n=${n}`).toBeLessThan(1e-13);
+      // same operation order, no implicit FMA (-ffp-contract=off): bit-identical
+      const X = fft(re, im, [n]);
+      expect(Array.from(X.re), `n=${n}`).toEqual(cr);
+      expect(Array.from(X.im), `n=${n}`).toEqual(ci);
     }
   });
 });
@@ -498,6 +525,7 @@ describe('bad input', () => {
     expect(() => fft(re, im, [6], { axis: [0] } as never)).toThrow(/^options\.axis: unknown option/);
     expect(() => fft(re, im, [6], { inverse: 1 } as never)).toThrow(/^options\.inverse: must be a boolean/);
     expect(() => rfft(re, [6], { inverse: true } as never)).toThrow(/^options\.inverse: unknown option/);
+    expect(() => fft(re, im, [6], [] as never)).toThrow(/^options: must be an object, got Array/);
   });
 
   it('async forms reject with the same errors', async () => {

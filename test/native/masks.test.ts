@@ -223,6 +223,11 @@ describe('bad arguments throw a RangeError naming the argument', () => {
     expect(call).toThrow(message);
   });
 
+  it('a misspelled option key is named, not ignored (TypeError, as for every kernel family)', () => {
+    expect(() => variableDensityMask([4, 4], 0.5, { decay: 1, center: [1, 1] } as never, 1)).toThrow(TypeError);
+    expect(() => variableDensityMask([4, 4], 0.5, { decay: 1, center: [1, 1] } as never, 1)).toThrow(/^options\.center: unknown option \(allowed: centre, decay\)/);
+  });
+
   it('the native side re-checks, so a direct addon call cannot crash the process', () => {
     const require = createRequire(import.meta.url);
     const raw = require(join(__dirname, '../../build/Release/qscope_native.node')) as Record<string, (...a: unknown[]) => unknown>;

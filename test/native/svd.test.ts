@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Matrix, SVD } from 'ml-matrix';
 import { svd, svdAsync, type SvdResult } from '../../native/index.js';
-
-/** mulberry32: a tiny seeded generator for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomMatrix(m: number, n: number, seed: number): Float64Array {
-  const r = rng(seed);
-  return Float64Array.from({ length: m * n }, () => r() * 2 - 1);
-}
+import { randomMatrix } from './completion-fixtures.mjs';
 
 /** m×k matrix with orthonormal columns (modified Gram-Schmidt, twice). */
 function orthonormalColumns(m: number, k: number, seed: number): Float64Array {

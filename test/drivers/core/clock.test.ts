@@ -31,6 +31,26 @@ describe('VirtualClock', () => {
     expect(log).toEqual(['a@3', 'b@4', 'a@6', 'b@8', 'a@9', 'b@12', 'a@12']);
   });
 
+  it('an action that throws is reported like a throwing timer, and virtual time goes on for the others', async () => {
+    const clock = new VirtualClock();
+    // Stand in for the process's uncaught-exception handler (vitest's) for the length of this test.
+    const saved = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const uncaught: unknown[] = [];
+    process.on('uncaughtException', (err) => uncaught.push(err));
+    try {
+      clock.scheduler.schedule(() => {
+        throw new Error('boom');
+      }, 5);
+      await clock.sleep(10);
+      expect(clock.now()).toBe(10);
+      expect(uncaught.map((e) => (e as Error).message)).toEqual(['boom']);
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const l of saved) process.on('uncaughtException', l);
+    }
+  });
+
   it('does not advance while held work is pending', async () => {
     const clock = new VirtualClock();
     let fired = false;

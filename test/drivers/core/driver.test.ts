@@ -7,6 +7,11 @@ import type { DriverState } from '../../../drivers/core/driver.js';
 
 class Dwell extends SimulatedDriver {
   readonly kind = 'dwell';
+  connects = 0;
+  protected override async doConnect(): Promise<void> {
+    this.connects++;
+    await super.doConnect();
+  }
   override readonly commands = { dwell: { description: 'wait', params: {}, mutating: false } };
   async dwell(ms: number): Promise<void> {
     await this.operation('dwell');
@@ -51,6 +56,13 @@ describe('Driver / SimulatedDriver', () => {
     await driver.dwell(100);
     expect(driver.state).toBe('ready');
     expect(clock.now()).toBe(150);
+  });
+
+  it('concurrent connect() calls share one attempt', async () => {
+    const { driver } = rig();
+    await Promise.all([driver.connect(), driver.connect(), driver.connect()]);
+    expect(driver.state).toBe('ready');
+    expect(driver.connects).toBe(1);
   });
 
   it('call() refuses names that are not declared commands, inherited ones included', async () => {

@@ -1,0 +1,33 @@
+/**
+ * The `api` section of the config (kept free of zeromq imports so that
+ * loading a config does not load the socket library).
+ */
+import { DEFAULT_CONTROL, DEFAULT_DATA } from './protocol.js';
+
+/** JSON Schema of the `api` config section (daemon/config.ts includes it). */
+export const API_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    control: { type: 'string', pattern: '^[a-z]+://', default: DEFAULT_CONTROL, description: 'Control ROUTER endpoint; non-loopback needs curve.' },
+    data: { type: 'string', pattern: '^[a-z]+://', default: DEFAULT_DATA, description: 'Data PUB endpoint; non-loopback needs curve.' },
+    curve: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        publicKey: { type: 'string', minLength: 40, maxLength: 40 },
+        secretKey: { type: 'string', minLength: 40, maxLength: 40 },
+        secretKeyFile: { type: 'string', minLength: 1 },
+        allow: { type: 'array', items: { type: 'string', minLength: 40, maxLength: 40 } },
+        allowFiles: { type: 'array', items: { type: 'string', minLength: 1 } },
+      },
+    },
+    maxRequestBytes: { type: 'integer', minimum: 1024, maximum: 256 * 1024 * 1024 },
+    maxReplyBytes: { type: 'integer', minimum: 1024 },
+    maxInFlight: { type: 'integer', minimum: 1, maximum: 100000 },
+    dataHighWaterMark: { type: 'integer', minimum: 1 },
+    dataQueueCapacity: { type: 'integer', minimum: 1 },
+    lingerMs: { type: 'integer', minimum: 0, maximum: 60000 },
+  },
+} as const;

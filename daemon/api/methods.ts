@@ -1,0 +1,167 @@
+/**
+ * The control methods: each has a JSON Schema for its params (checked before
+ * the handler runs) and a handler over a ControlTarget. A handler returns the
+ * `result` and, for `sessions.frames`, the payloads as extra message parts.
+ */
+import type { Frame } from '../../drivers/core/frame.js';
+import { ApiError } from './errors.js';
+import { ErrorCode } from './protocol.js';
+import type { ControlTarget, SessionMeta } from './target.js';
+import { createAjv, describeErrors, fieldErrors, type ValidateFunction } from './validation.js';
+
+export interface MethodOutcome {
+  result: unknown;
+  /** Extra binary parts sent after the JSON reply, in order. */
+  parts?: Uint8Array[];
+}
+
+export interface MethodContext {
+  target: ControlTarget;
+  /** Upper bound on payload bytes in one reply (sessions.frames). */
+  maxReplyBytes: number;
+  /** Validates instruments.call params against the command's own schema (cached). */
+  validateCommand(instrument: string, command: string, schema: Record<string, unknown>, params: unknown): Record<string, unknown>;
+}
+
+interface MethodDef {
+  description: string;
+  params: Record<string, unknown>;
+  handle(ctx: MethodContext, params: Record<string, unknown>): Promise<MethodOutcome>;
+}
+
+const NO_PARAMS = { type: 'object', additionalProperties: false, properties: {} };
+const SESSION_ID = { type: 'object', additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } };
+const ID_STRING = { type: 'string', minLength: 1, maxLength: 256 };
+
+/** Largest number of frames one `sessions.frames` reply carries. */
+export const MAX_FRAMES_PER_REPLY = 10_000;
+
+const r = async (value: unknown): Promise<MethodOutcome> => ({ result: await value });
+
+export const METHODS: Record<string, MethodDef> = {
+  'daemon.status': {
+    description: 'Daemon version, running session, instrument states.',
+    params: NO_PARAMS,
+    handle: (c) => r(c.target.status()),
+  },
+  'instruments.list': {
+    description: 'Every instrument with its channels, commands and state.',
+    params: NO_PARAMS,
+    handle: (c) => r(c.target.listInstruments()),
+  },
+  'instruments.describe': {
+    description: 'One instrument.',
+    params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: ID_STRING } },
+    handle: (c, p) => r(c.target.describeInstrument(p.id as string)),
+  },
+  'instruments.call': {
+    description: "Calls a declared command of an instrument (refused while a running session owns it).",
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'command'],
+      properties: { id: ID_STRING, command: ID_STRING, params: { type: 'object' } },
+    },
+    async handle(c, p) {
+      const id = p.id as string;
+      const command = p.command as string;
+      const desc = await c.target.describeInstrument(id);
+      const spec = desc.commands[command];
+      if (!spec) {
+        throw new ApiError(ErrorCode.UNKNOWN_COMMAND, `instrument '${id}' has no command '${command}'`, {
+          commands: Object.keys(desc.commands),
+        });
+      }
+      const args = c.validateCommand(id, command, spec.params, p.params ?? {});
+      return { result: (await c.target.callInstrument(id, command, args)) ?? null };
+    },
+  },
+  'plans.list': {
+    description: 'Every registered plan.',
+    params: NO_PARAMS,
+    handle: (c) => r(c.target.listPlans()),
+  },
+  'plans.describe': {
+    description: "A plan with its parameter schema (types, units, defaults, ranges).",
+    params: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: ID_STRING } },
+    handle: (c, p) => r(c.target.describePlan(p.name as string)),
+  },
+  'sessions.start': {
+    description: "Starts a session of a plan; params are validated and coerced by the plan's schema.",
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['plan'],
+      properties: {
+        plan: ID_STRING,
+        params: { type: 'object' },
+        meta: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { sample: { type: 'string' }, operator: { type: 'string' }, notes: { type: 'string' } },
+        },
+      },
+    },
+    handle: (c, p) =>
+      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined)),
+  },
+  'sessions.pause': { description: 'Pauses the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.pauseSession(p.id as string | undefined)) },
+  'sessions.resume': { description: 'Resumes the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.resumeSession(p.id as string | undefined)) },
+  'sessions.abort': { description: 'Aborts the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.abortSession(p.id as string | undefined)) },
+  'sessions.status': { description: 'Status of the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.sessionStatus(p.id as string | undefined)) },
+  'sessions.list': { description: 'Every recorded session, oldest first.', params: NO_PARAMS, handle: (c) => r(c.target.listSessions()) },
+  'sessions.frames': {
+    description: 'Recorded frames of one stream, fromSeq..toSeq inclusive; payloads follow as extra parts.',
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['stream', 'fromSeq', 'toSeq'],
+      properties: {
+        id: ID_STRING,
+        stream: ID_STRING,
+        fromSeq: { type: 'integer', minimum: 0 },
+        toSeq: { type: 'integer', minimum: 0 },
+        limit: { type: 'integer', minimum: 1, maximum: MAX_FRAMES_PER_REPLY },
+      },
+    },
+    async handle(c, p) {
+      const fromSeq = p.fromSeq as number;
+      const toSeq = p.toSeq as number;
+      if (toSeq < fromSeq) {
+        const errors = [{ path: 'params.toSeq', message: `must be >= fromSeq (${fromSeq})` }];
+        throw new ApiError(ErrorCode.INVALID_PARAMS, `invalid params: ${describeErrors(errors)}`, { errors });
+      }
+      const id = (p.id as string | undefined) ?? (await c.target.sessionStatus(undefined)).id;
+      const limit = (p.limit as number | undefined) ?? 1000;
+      const frames: Frame[] = await c.target.sessionFrames(id, p.stream as string, fromSeq, toSeq, limit);
+      const headers: Frame['header'][] = [];
+      const parts: Uint8Array[] = [];
+      let bytes = 0;
+      for (const f of frames) {
+        if (headers.length >= limit || (headers.length > 0 && bytes + f.payload.byteLength > c.maxReplyBytes)) break;
+        headers.push(f.header);
+        parts.push(new Uint8Array(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength));
+        bytes += f.payload.byteLength;
+      }
+      const last = headers.length ? headers[headers.length - 1]!.seq : fromSeq - 1;
+      // nextSeq: where to continue when the reply was cut by `limit` or the byte cap (ask again from there).
+      const cut = headers.length < frames.length || headers.length >= limit;
+      const nextSeq = cut && last < toSeq ? last + 1 : null;
+      return { result: { session: id, stream: p.stream, frames: headers, nextSeq }, parts };
+    },
+  },
+};
+
+/** Compiles every method's params schema once. */
+export function compileMethodSchemas(ajv = createAjv()): Map<string, ValidateFunction> {
+  const out = new Map<string, ValidateFunction>();
+  for (const [name, def] of Object.entries(METHODS)) out.set(name, ajv.compile(def.params));
+  return out;
+}
+
+/** Validates params with a compiled schema; throws INVALID_PARAMS with `data.errors`. */
+export function checkParams(validate: ValidateFunction, params: unknown, root = 'params'): Record<string, unknown> {
+  if (validate(params)) return params as Record<string, unknown>;
+  const errors = fieldErrors(validate.errors, root);
+  throw new ApiError(ErrorCode.INVALID_PARAMS, `invalid params: ${describeErrors(errors)}`, { errors });
+}

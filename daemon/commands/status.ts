@@ -1,0 +1,19 @@
+/** `qscope status`: the daemon's state, its running session and instruments. */
+import type { Command } from 'commander';
+import { clientOptions, printJson, withClient, type ClientCliOptions } from './client-options.js';
+
+export function register(program: Command): void {
+  clientOptions(program.command('status').description('show the running daemon: version, session, instruments')).action((opts: ClientCliOptions) =>
+    withClient(opts, async (c) => {
+      const s = await c.status();
+      if (opts.json) return printJson(s);
+      const session = s.session as { id: string; plan: string; state: string; progress?: { done: number; total?: number } } | undefined;
+      const lines = [`qscope ${s.version} at ${opts.control}: ${s.running ? `running session ${s.running}` : 'idle'}`];
+      if (session) lines.push(`  session ${session.id}: plan ${session.plan}, ${session.state}${session.progress ? `, ${session.progress.done}/${session.progress.total ?? '?'}` : ''}`);
+      for (const i of (s.instruments as Array<{ id: string; kind: string; state: string; owner?: string }> | undefined) ?? []) {
+        lines.push(`  ${i.id.padEnd(12)} ${String(i.kind).padEnd(12)} ${i.state}${i.owner ? ` (owned by ${i.owner})` : ''}`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    }),
+  );
+}

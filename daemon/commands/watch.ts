@@ -1,0 +1,69 @@
+/**
+ * `qscope watch [STREAM]`: prints live frames (one line each: stream, seq,
+ * t, shape, min/mean/max) and session status changes; on exit, the
+ * per-stream counts of frames received, missed (seq gaps) and backfilled.
+ */
+import type { Command } from 'commander';
+import { clientOptions, withClient, type ClientCliOptions } from './client-options.js';
+
+interface WatchOptions extends ClientCliOptions {
+  session?: string;
+  backfill?: boolean;
+  count?: number;
+}
+
+export function register(program: Command): void {
+  clientOptions(
+    program
+      .command('watch')
+      .argument('[stream]', 'only this stream (e.g. hbt0.histogram)')
+      .description('print live frames from the data socket; Ctrl-C prints what was missed')
+      .option('--session <id>', 'only this session')
+      .option('--backfill', 'fetch missed frames from the recording')
+      .option('-n, --count <n>', 'exit after n frames', (v: string) => Number.parseInt(v, 10)),
+  ).action((stream: string | undefined, opts: WatchOptions) =>
+    withClient(opts, async (c) => {
+      // Topics filter by prefix: without a session id, the stream is filtered on this side.
+      const live = c.live({ ...(opts.session ? { session: opts.session } : {}), ...(stream ? { stream } : {}), backfill: !!opts.backfill });
+      let n = 0;
+      await new Promise<void>((resolve) => {
+        const sub = live.messages$.subscribe({
+          next: (m) => {
+            if (m.kind === 'status') {
+              if (!opts.json) process.stdout.write(`# session ${m.session}: ${m.status.state}${m.status.progress ? ` ${m.status.progress.done}/${m.status.progress.total ?? '?'}` : ''}\n`);
+              return;
+            }
+            if (stream && m.stream !== stream) return;
+            if (opts.json) process.stdout.write(JSON.stringify({ session: m.session, header: m.header, backfilled: m.backfilled }) + '\n');
+            else process.stdout.write(`${m.session} ${m.stream} seq=${m.header.seq} t=${(m.header.t / 1e6).toFixed(3)}ms ${m.header.dtype}[${m.header.shape.join('x')}] ${summary(m.payload)}${m.backfilled ? ' (backfilled)' : ''}\n`);
+            if (opts.count !== undefined && ++n >= opts.count) end();
+          },
+          complete: () => end(),
+        });
+        const end = () => {
+          sub.unsubscribe();
+          process.off('SIGINT', end);
+          resolve();
+        };
+        process.once('SIGINT', end);
+      });
+      await live.settled();
+      for (const [key, s] of live.stats()) {
+        process.stderr.write(`${key}: received ${s.received}, missed ${s.missed}${opts.backfill ? `, backfilled ${s.backfilled}` : ''}\n`);
+      }
+      live.close();
+    }),
+  );
+}
+
+function summary(p: ArrayLike<number | bigint>): string {
+  if (p.length === 0) return '';
+  let min = Infinity, max = -Infinity, sum = 0;
+  for (let i = 0; i < p.length; i++) {
+    const v = Number(p[i]);
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  return `min=${min.toPrecision(4)} mean=${(sum / p.length).toPrecision(4)} max=${max.toPrecision(4)}`;
+}
