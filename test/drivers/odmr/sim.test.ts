@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../drivers/core/clock.js';
-import { BusyError, DisconnectedError, OutOfRangeError } from '../../drivers/core/errors.js';
-import { SimWorld, type Measurement } from '../../drivers/core/world.js';
-import type { Payload } from '../../drivers/core/frame.js';
-import { aliasHz, COSY_GRID, gridTimesS, hyperfineParallelHz, larmorHz, readoutStd, spinSystem, DEFAULT_DIMER, DEFAULT_COSY_PARAMS } from '../../drivers/odmr/physics.js';
-import { SimulatedOdmr } from '../../drivers/odmr/sim.js';
-import { SimulatedRf } from '../../drivers/rf/sim.js';
-import { NotArmedError } from '../../drivers/rf/rf.js';
-import { createDefaultRegistry } from '../../drivers/index.js';
+import { VirtualClock } from '../../../drivers/core/clock.js';
+import { BusyError, DisconnectedError, OutOfRangeError } from '../../../drivers/core/errors.js';
+import { SimWorld, type Measurement } from '../../../drivers/core/world.js';
+import type { Payload } from '../../../drivers/core/frame.js';
+import { aliasHz, COSY_GRID, gridTimesS, hyperfineParallelHz, larmorHz, readoutStd, spinSystem, DEFAULT_DIMER, DEFAULT_COSY_PARAMS } from '../../../drivers/odmr/physics.js';
+import { SimulatedOdmr } from '../../../drivers/odmr/sim.js';
+import { SimulatedRf } from '../../../drivers/rf/sim.js';
+import { NotArmedError } from '../../../drivers/rf/rf.js';
+import { createDefaultRegistry } from '../../../drivers/index.js';
 
 const STEP_S = COSY_GRID.stepUs * 1e-6;
 const MIXING = { frequencyHz: 1.69e6, bandwidthHz: 40e3, durationUs: 150, phaseDeg: 0 };
@@ -111,7 +111,7 @@ describe('ODMR simulator physics', () => {
     for (let k = 0; k < n; k++) xs.push((await odmr.correlation(t)).payload[0]!);
     const mean = xs.reduce((a, b) => a + b) / n;
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-    const { cosySignal } = await import('../../drivers/odmr/physics.js');
+    const { cosySignal } = await import('../../../drivers/odmr/physics.js');
     const p0 = 0.5 * (1 + DEFAULT_COSY_PARAMS.contrast * cosySignal(odmr.spinSystem(), 22e-6, 40e-6, DEFAULT_COSY_PARAMS.t2CoherenceS));
     const expected = readoutStd(p0, odmr.readout);
     expect(expected).toBeGreaterThan(0.03); // photon shot noise dominates: ~0.046

@@ -1,16 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../drivers/core/clock.js';
-import { SimWorld } from '../../drivers/core/world.js';
-import { createDefaultRegistry } from '../../drivers/index.js';
-import { Engine } from '../../daemon/engine/engine.js';
-import { SessionStore } from '../../daemon/store/store.js';
-import { DEFAULT_LIMITS } from '../../daemon/store/writer.js';
-import { PlanRegistry } from '../../daemon/plans/index.js';
-import { cosy2dPlan } from '../../daemon/plans/cosy-2d.js';
-import { PipelineRegistry, type PipelineFactory } from '../../pipelines/core/pipeline.js';
-import { cosyPipelineFactory } from '../../pipelines/cosy/pipeline.js';
+import { VirtualClock } from '../../../drivers/core/clock.js';
+import { SimWorld } from '../../../drivers/core/world.js';
+import { createDefaultRegistry } from '../../../drivers/index.js';
+import { Engine } from '../../../daemon/engine/engine.js';
+import { SessionStore } from '../../../daemon/store/store.js';
+import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
+import { PlanRegistry } from '../../../daemon/plans/index.js';
+import { cosy2dPlan } from '../../../daemon/plans/cosy-2d.js';
+import { PipelineRegistry, type PipelineFactory } from '../../../pipelines/core/pipeline.js';
+import { cosyPipelineFactory } from '../../../pipelines/cosy/pipeline.js';
 
 export function tmpDir(prefix = 'qscope-cosy-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cosySnrDb, ssim } from '../../pipelines/core/metrics.js';
-import { cosySpectrum, fillNeighbourMean, reconstruct, spectrumAxisKHz, type SvtKernel } from '../../pipelines/cosy/methods.js';
-import { binOf, snrRegions, PAPER_LINES_KHZ } from '../../pipelines/cosy/snr.js';
+import { cosySnrDb, ssim } from '../../../pipelines/core/metrics.js';
+import { cosySpectrum, fillNeighbourMean, reconstruct, spectrumAxisKHz, type SvtKernel } from '../../../pipelines/cosy/methods.js';
+import { binOf, snrRegions, PAPER_LINES_KHZ } from '../../../pipelines/cosy/snr.js';
 
 describe('cosy metrics', () => {
   it('SNR: 20·log10(max over the peak windows / mean over the blank region)', () => {

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cosyRig, tmpDir } from './helpers.js';
-import { CosyPipeline, type NextSamplesKernel } from '../../pipelines/cosy/pipeline.js';
-import { PipelineRegistry, type PipelineFactory } from '../../pipelines/core/pipeline.js';
-import { replaySession } from '../../daemon/engine/replay.js';
-import { PlanRegistry } from '../../daemon/plans/index.js';
-import { cosy2dPlan } from '../../daemon/plans/cosy-2d.js';
-import { cosyPipelineFactory } from '../../pipelines/cosy/pipeline.js';
-import { createDefaultRegistry } from '../../drivers/index.js';
+import { CosyPipeline, type NextSamplesKernel } from '../../../pipelines/cosy/pipeline.js';
+import { PipelineRegistry, type PipelineFactory } from '../../../pipelines/core/pipeline.js';
+import { replaySession } from '../../../daemon/engine/replay.js';
+import { PlanRegistry } from '../../../daemon/plans/index.js';
+import { cosy2dPlan } from '../../../daemon/plans/cosy-2d.js';
+import { cosyPipelineFactory } from '../../../pipelines/cosy/pipeline.js';
+import { createDefaultRegistry } from '../../../drivers/index.js';
 
 let tmp: ReturnType<typeof tmpDir>;
 beforeEach(() => (tmp = tmpDir()));
