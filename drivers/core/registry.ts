@@ -67,3 +67,16 @@ export class DriverRegistry {
     return out;
   }
 }
+
+/**
+ * JSON Schema of one instrument entry: `kind` and `impl` fixed, no other keys
+ * than `settings` (so a misspelled setting is refused by name).
+ */
+export function instrumentSchema(kind: string, impl: string, settings: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['kind', 'impl'],
+    properties: { kind: { const: kind }, impl: { const: impl }, ...settings },
+  };
+}

@@ -2,7 +2,7 @@
  * Factories of kind `hbt` for the driver registry (drivers/index.ts) and the
  * `scene.emitters` config schema.
  */
-import type { DriverFactory } from '../core/registry.js';
+import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
 
 export type { HbtCorrelator, HistogramFields } from './interface.js';
@@ -12,23 +12,16 @@ export { EMITTER_SCENE_SCHEMA } from './scene.js';
 export const hbtSimFactory: DriverFactory = {
   kind: 'hbt',
   impl: 'sim',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['kind', 'impl'],
-    properties: {
-      kind: { const: 'hbt' },
-      impl: { const: 'sim' },
-      bins: { type: 'integer', minimum: 3, unit: '1' },
-      rangeNs: { type: 'number', exclusiveMinimum: 0, unit: 'ns' },
-      zeroBin: { type: 'integer', minimum: 0, unit: '1' },
-      detectorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
-      correlatorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
-      efficiency: { type: 'number', exclusiveMinimum: 0, maximum: 1, unit: '1' },
-      splitRatio: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, unit: '1' },
-      faults: FAULT_SETTINGS_SCHEMA,
-    },
-  },
+  schema: instrumentSchema('hbt', 'sim', {
+    bins: { type: 'integer', minimum: 3, unit: '1' },
+    rangeNs: { type: 'number', exclusiveMinimum: 0, unit: 'ns' },
+    zeroBin: { type: 'integer', minimum: 0, unit: '1' },
+    detectorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
+    correlatorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
+    efficiency: { type: 'number', exclusiveMinimum: 0, maximum: 1, unit: '1' },
+    splitRatio: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, unit: '1' },
+    faults: FAULT_SETTINGS_SCHEMA,
+  }),
   async create(id, config, ctx) {
     const { SimulatedHbt } = await import('./sim.js');
     const { kind: _kind, impl: _impl, ...settings } = config;

@@ -2,7 +2,7 @@
  * Factories of kind `piezo` for the driver registry (drivers/index.ts): the
  * config schema of each implementation, and a lazy import of its code.
  */
-import type { DriverFactory } from '../core/registry.js';
+import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
 import { PIEZO_SIM_DEFAULTS } from './settings.js';
 
@@ -19,25 +19,18 @@ const VEC3_UM = (min: 'exclusiveMinimum' | 'minimum') => ({
 export const piezoSimFactory: DriverFactory = {
   kind: 'piezo',
   impl: 'sim',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['kind', 'impl'],
-    properties: {
-      kind: { const: 'piezo' },
-      impl: { const: 'sim' },
-      rangeUm: { ...VEC3_UM('exclusiveMinimum'), description: 'Travel per axis [x, y, z].' },
-      maxVelocityUmPerS: { type: 'number', exclusiveMinimum: 0, unit: 'µm/s' },
-      settleToleranceNm: { type: 'number', exclusiveMinimum: 0, unit: 'nm' },
-      settleTimeConstantMs: { type: 'number', exclusiveMinimum: 0, unit: 'ms' },
-      overshootFraction: { type: 'number', minimum: 0, exclusiveMaximum: 1, unit: '1' },
-      positionNoiseNm: { type: 'number', minimum: 0, unit: 'nm' },
-      readoutHz: { type: 'number', exclusiveMinimum: 0, maximum: 10000, unit: 'Hz' },
-      pollMs: { type: 'number', exclusiveMinimum: 0, unit: 'ms' },
-      homeUm: { ...VEC3_UM('minimum'), description: 'Home and power-on position [x, y, z]; default the middle of the travel.' },
-      faults: FAULT_SETTINGS_SCHEMA,
-    },
-  },
+  schema: instrumentSchema('piezo', 'sim', {
+    rangeUm: { ...VEC3_UM('exclusiveMinimum'), description: 'Travel per axis [x, y, z].' },
+    maxVelocityUmPerS: { type: 'number', exclusiveMinimum: 0, unit: 'µm/s' },
+    settleToleranceNm: { type: 'number', exclusiveMinimum: 0, unit: 'nm' },
+    settleTimeConstantMs: { type: 'number', exclusiveMinimum: 0, unit: 'ms' },
+    overshootFraction: { type: 'number', minimum: 0, exclusiveMaximum: 1, unit: '1' },
+    positionNoiseNm: { type: 'number', minimum: 0, unit: 'nm' },
+    readoutHz: { type: 'number', exclusiveMinimum: 0, maximum: 10000, unit: 'Hz' },
+    pollMs: { type: 'number', exclusiveMinimum: 0, unit: 'ms' },
+    homeUm: { ...VEC3_UM('minimum'), description: 'Home and power-on position [x, y, z]; default the middle of the travel.' },
+    faults: FAULT_SETTINGS_SCHEMA,
+  }),
   check(config) {
     const range = (config.rangeUm as number[] | undefined) ?? PIEZO_SIM_DEFAULTS.rangeUm;
     const home = config.homeUm as number[] | undefined;
