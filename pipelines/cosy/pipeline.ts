@@ -24,16 +24,11 @@ import { CONTINUE, type StopDecision } from '../core/stopping.js';
 import { cosySnrDb } from '../core/metrics.js';
 import { cosySpectrum, reconstruct, type CosyMethod, type DLNetRunner, type SvtKernel } from './methods.js';
 import { snrRegions } from './snr.js';
+import type { CosyGrid } from './dataset.js';
 import { randomMask } from './simdata.js';
 
 /** The plan parameters the pipeline reads (daemon/plans/cosy-2d.ts declares them). */
-export interface CosyPlanParams {
-  n1: number;
-  n2: number;
-  t1StartUs: number;
-  t1StepUs: number;
-  t2StartUs: number;
-  t2StepUs: number;
+export interface CosyPlanParams extends CosyGrid {
   budgetFraction: number;
   tol: number;
   minBatches: number;
