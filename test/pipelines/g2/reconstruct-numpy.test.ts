@@ -41,7 +41,8 @@ describe('qscope reconstruct g2 on a folder written with NumPy', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const numpy = hasNumpy();
 
-  it.runIf(numpy)('reads it, honours dwell_s.npy, writes every output', async () => {
+  // Needs python3 with numpy to write the dataset; without it this case is skipped (its name says why).
+  it.runIf(numpy)('reads it, honours dwell_s.npy, writes every output (skipped without python3 + numpy)', async () => {
     const dir = join(tmp, 'in');
     execFileSync('mkdir', ['-p', dir]);
     execFileSync('python3', ['-c', SCRIPT, dir]);
@@ -59,10 +60,6 @@ describe('qscope reconstruct g2 on a folder written with NumPy', () => {
     // emitter (truth 1 + w(0.3 − 1) ≈ 0.34), within the ~0.15 per-pixel σ plus the calibration's bias.
     expect(Math.abs(Number(g2) - 0.34)).toBeLessThan(0.35);
     expect(Number(g2)).toBeLessThan(0.75);
-  });
-
-  it.runIf(!numpy)('skipped: python3 with numpy is not available', () => {
-    expect(numpy).toBe(false);
   });
 
   it('bad folders give errors naming the file and field', async () => {
