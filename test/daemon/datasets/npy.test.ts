@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeNpy, encodeNpy, readNpy } from '../../../daemon/datasets/npy.js';
 import { tmpDir } from '../engine/helpers.js';
+import { hasNumpy } from '../../support/python.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/npy');
-const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 if (!hasNumpy) console.warn('numpy not available (python3 -c "import numpy" failed): skipping the NumPy cross-checks');
 
 let tmp: ReturnType<typeof tmpDir>;

@@ -7,19 +7,12 @@ import { createDefaultExporters, exportSession } from '../../../daemon/datasets/
 import { readCosyDataset, writeCosyDataset } from '../../../pipelines/cosy/dataset.js';
 import { reconstructCosyFolder } from '../../../pipelines/cosy/offline.js';
 import { cosyRig, tmpDir } from './helpers.js';
+import { hasNumpy } from '../../support/python.js';
 
 let tmp: ReturnType<typeof tmpDir>;
 beforeEach(() => (tmp = tmpDir()));
 afterEach(() => tmp.cleanup());
 
-function hasNumpy(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('cosy-2d dataset: export, reconstruct cosy', () => {
   it('round-trips a session written by qscope export', async () => {
@@ -50,7 +43,7 @@ describe('cosy-2d dataset: export, reconstruct cosy', () => {
     await expect(reconstructCosyFolder({ input: exported, out, method: 'orig' })).rejects.toThrow(/not empty/);
   });
 
-  it.runIf(hasNumpy())('reconstructs (mc, native svt) a dataset written by hand with NumPy, and scores it against reference.npy', async () => {
+  it.runIf(hasNumpy)('reconstructs (mc, native svt) a dataset written by hand with NumPy, and scores it against reference.npy', async () => {
     const dir = join(tmp.dir, 'np');
     mkdirSync(dir);
     const script = `

@@ -4,15 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reconstructG2, DEFAULT_RECONSTRUCT, readHbtScan } from '../../../pipelines/g2/reconstruct.js';
-
-function hasNumpy(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasNumpy } from '../../support/python.js';
 
 // A dataset written by hand with NumPy: one emitter (g2(0)=0.3, t1=20 ns) under a 300 nm PSF, 12×12 px of 60 nm,
 // 8 one-second histograms per pixel, Poisson counts; the right half of the field stopped after 3 s (dwell_s.npy).
@@ -39,10 +31,9 @@ json.dump({"kind": "hbt-scan", "bins": bins, "binWidthNs": w, "zeroBin": zero, "
 describe('qscope reconstruct g2 on a folder written with NumPy', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'qscope-g2-np-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  const numpy = hasNumpy();
 
   // Needs python3 with numpy to write the dataset; without it this case is skipped (its name says why).
-  it.runIf(numpy)('reads it, honours dwell_s.npy, writes every output (skipped without python3 + numpy)', async () => {
+  it.runIf(hasNumpy)('reads it, honours dwell_s.npy, writes every output (skipped without python3 + numpy)', async () => {
     const dir = join(tmp, 'in');
     execFileSync('mkdir', ['-p', dir]);
     execFileSync('python3', ['-c', SCRIPT, dir]);
