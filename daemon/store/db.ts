@@ -110,25 +110,28 @@ export function applyPragmas(db: Database.Database, path: string, d: DurabilityO
 /** Creates a new session file (fails if it exists) with the current schema. */
 export function createSessionDb(path: string, d: DurabilityOptions): Database.Database {
   const db = wrap(path, 'create', () => new Database(path));
-  try {
+  return prepareOrClose(db, () => {
     if ((db.pragma('user_version', { simple: true }) as number) !== 0) throw new SessionFileError(path, 'already exists');
     db.pragma(`application_id = ${APPLICATION_ID}`);
     applyPragmas(db, path, d);
     migrate(db, path);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  });
 }
 
 /** Opens an existing, validated session for writing (status updates), migrating it forward. */
 export function openReadWrite(path: string, d: DurabilityOptions = DEFAULT_DURABILITY): Database.Database {
   openReadOnly(path).close();
   const db = wrap(path, 'open', () => new Database(path, { fileMustExist: true }));
-  try {
+  return prepareOrClose(db, () => {
     applyPragmas(db, path, d);
     migrate(db, path);
+  });
+}
+
+/** Runs the set-up of a freshly opened handle; on failure closes it (no handle leaks) and rethrows. */
+function prepareOrClose(db: Database.Database, setUp: () => void): Database.Database {
+  try {
+    setUp();
     return db;
   } catch (err) {
     db.close();
