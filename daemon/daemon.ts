@@ -12,7 +12,7 @@ import type { DriverRegistry } from '../drivers/core/registry.js';
 import { SimWorld } from '../drivers/core/world.js';
 import { createDefaultRegistry } from '../drivers/index.js';
 import type { DemoConfig, QscopeConfig, RigConfig } from './config.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../drivers/core/log.js';
 import { createServices, type Service, type ServiceContext } from './services.js';
 import { version as packageVersion } from './package.js';
 

@@ -8,7 +8,7 @@ import type { Driver } from '../drivers/core/driver.js';
 import type { DriverRegistry } from '../drivers/core/registry.js';
 import type { SimWorld } from '../drivers/core/world.js';
 import type { QscopeConfig } from './config.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../drivers/core/log.js';
 import { EngineService } from './engine/service.js';
 import { ApiService } from './api/service.js';
 

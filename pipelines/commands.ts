@@ -3,7 +3,7 @@
  * `qscope reconstruct <name>`. Each entry is light (option tables only); the
  * heavy modules (tfjs, estimators) load inside `run`. One line per pipeline.
  */
-import { g2Commands } from './g2/commands.js';
+import { g2Commands } from './antibunching/commands.js';
 import { cosyCommands } from './cosy/commands.js';
 
 export interface OptionSpec {

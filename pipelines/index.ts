@@ -12,7 +12,7 @@ export type { Pipeline, PipelineFactory, PipelineOutput, PipelineContext } from 
 export async function createDefaultPipelineRegistry(): Promise<PipelineRegistry> {
   const registry = new PipelineRegistry();
   // ==================== antibunching-scan (g2) ====================
-  registry.register((await import('./g2/pipeline.js')).g2PipelineFactory);
+  registry.register((await import('./antibunching/pipeline.js')).g2PipelineFactory);
   // ==================== cosy-2d ====================
   registry.register((await import('./cosy/pipeline.js')).cosyPipelineFactory);
   return registry;

@@ -31,7 +31,7 @@ export function register(program: Command): void {
 
 async function runDaemon(opts: DaemonCliOptions): Promise<void> {
   const { loadConfig, ConfigError } = await import('../config.js');
-  const { createLogger, LOG_LEVELS } = await import('../log.js');
+  const { createLogger, LOG_LEVELS } = await import('../../drivers/core/log.js');
   const { Daemon } = await import('../daemon.js');
 
   let config;

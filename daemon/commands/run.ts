@@ -41,10 +41,10 @@ export function register(program: Command): void {
 export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps, handleSignals = false): Promise<number> {
   const { io } = deps;
   const { loadConfig } = await import('../config.js');
-  const { parseParamArgs } = await import('../plans/params.js');
+  const { parseParamArgs } = await import('../../pipelines/core/params.js');
   const { Daemon } = await import('../daemon.js');
   const { EngineService } = await import('../engine/service.js');
-  const { createLogger } = await import('../log.js');
+  const { createLogger } = await import('../../drivers/core/log.js');
   const { destination } = await import('pino');
   let params: Record<string, unknown>;
   let instruments: Record<string, string>;

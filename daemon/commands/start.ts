@@ -33,7 +33,7 @@ export function register(program: Command): void {
 }
 
 async function runStart(plan: string, opts: StartOptions): Promise<void> {
-  const { parseParamArgs } = await import('../plans/params.js');
+  const { parseParamArgs } = await import('../../pipelines/core/params.js');
   let params: Record<string, unknown>;
   try {
     params = parseParamArgs(opts.param);

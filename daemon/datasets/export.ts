@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import type { Frame, Payload } from '../../drivers/core/frame.js';
 import { PAYLOAD_CTOR } from '../../drivers/core/frame.js';
 import type { SessionReader } from '../store/reader.js';
-import { MANIFEST_VERSION, SESSION_KIND, type Manifest, type ManifestArray } from './manifest.js';
-import { encodeNpy } from './npy.js';
+import { MANIFEST_VERSION, SESSION_KIND, type Manifest, type ManifestArray } from '../../pipelines/core/manifest.js';
+import type { SessionExporter } from '../../pipelines/core/exporter.js';
+import { encodeNpy } from '../../drivers/core/npy.js';
 
-/** A kind-specific exporter: writes its arrays into `dir` and returns what it adds to the manifest. */
-export type SessionExporter = (reader: SessionReader, dir: string) => Partial<Pick<Manifest, 'kind' | 'shape' | 'axes' | 'parameters'>> & { files?: string[] };
+export type { SessionExporter } from '../../pipelines/core/exporter.js';
 
 export class ExporterRegistry {
   private readonly byPlan = new Map<string, SessionExporter>();
@@ -32,7 +32,7 @@ export class ExporterRegistry {
 /** Every kind-specific exporter. Experiments: one line each. */
 export async function createDefaultExporters(): Promise<ExporterRegistry> {
   const registry = new ExporterRegistry();
-  registry.register('antibunching-scan', (await import('../../pipelines/g2/export.js')).exportG2);
+  registry.register('antibunching-scan', (await import('../../pipelines/antibunching/export.js')).exportG2);
   registry.register('cosy-2d', (await import('../../pipelines/cosy/dataset.js')).exportCosy);
   return registry;
 }

@@ -13,8 +13,8 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeFrame, type Frame } from '../../drivers/core/frame.js';
 import { SessionStore, type StoreOptions } from '../store/store.js';
-import { SESSION_KIND, type Manifest } from './manifest.js';
-import { decodeNpy, readNpy, type NpyArray } from './npy.js';
+import { SESSION_KIND, type Manifest } from '../../pipelines/core/manifest.js';
+import { decodeNpy, readNpy, type NpyArray } from '../../drivers/core/npy.js';
 
 export class DatasetError extends Error {
   override readonly name = 'DatasetError';

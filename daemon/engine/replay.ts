@@ -13,7 +13,7 @@ import { ReplayDriver } from '../../drivers/replay/driver.js';
 import { ReplaySource } from '../../drivers/replay/source.js';
 import type { PipelineRegistry } from '../../pipelines/core/pipeline.js';
 import { PlanRegistry } from '../plans/index.js';
-import type { Plan } from '../plans/plan.js';
+import type { Plan } from '../../pipelines/core/plan.js';
 import type { SessionReader } from '../store/reader.js';
 import type { SessionStore } from '../store/store.js';
 import type { SessionStatus } from './api.js';

@@ -10,7 +10,7 @@ import { DriverError } from '../../drivers/core/errors.js';
 import { makeFrame, type Frame, type Payload } from '../../drivers/core/frame.js';
 import type { Pipeline, PipelineOutput } from '../../pipelines/core/pipeline.js';
 import type { StopDecision } from '../../pipelines/core/stopping.js';
-import type { AcquireOptions, Plan, PlanContext } from '../plans/plan.js';
+import type { AcquireOptions, Plan, PlanContext } from '../../pipelines/core/plan.js';
 import type { SessionWriter } from '../store/writer.js';
 import type { SessionFrame, SessionState, SessionStatus } from './api.js';
 import { SessionAbortedError, isRecordingExhausted } from './errors.js';

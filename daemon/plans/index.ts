@@ -1,14 +1,14 @@
 /**
  * The plan registry. Each experiment registers its plan with one line in
  * `createDefaultPlanRegistry()` (the plan itself lives in
- * `daemon/plans/<plan-name>.ts`).
+ * `pipelines/<experiment>/plan.ts`).
  */
-import type { Plan } from './plan.js';
-import { ParamsValidator, describeParams, type ParamDescription, type ParamsSchema } from './params.js';
+import type { Plan } from '../../pipelines/core/plan.js';
+import { ParamsValidator, describeParams, type ParamDescription, type ParamsSchema } from '../../pipelines/core/params.js';
 
-export type { Plan, PlanContext, PlanRole, PlanModel, AcquireOptions } from './plan.js';
-export { ParamsError, ParamsValidator, parseParamArgs, describeParams } from './params.js';
-export type { ParamsSchema, ParamSchema, ParamDescription } from './params.js';
+export type { Plan, PlanContext, PlanRole, PlanModel, AcquireOptions } from '../../pipelines/core/plan.js';
+export { ParamsError, ParamsValidator, parseParamArgs, describeParams } from '../../pipelines/core/params.js';
+export type { ParamsSchema, ParamSchema, ParamDescription } from '../../pipelines/core/params.js';
 
 export interface PlanDescription {
   name: string;
@@ -70,7 +70,7 @@ export class PlanRegistry {
 /** Every plan qscope ships. Experiments: add one `registry.register(...)` line each. */
 export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
   const registry = new PlanRegistry();
-  registry.register((await import('./antibunching-scan.js')).antibunchingScanPlan);
-  registry.register((await import('./cosy-2d.js')).cosy2dPlan);
+  registry.register((await import('../../pipelines/antibunching/plan.js')).antibunchingScanPlan);
+  registry.register((await import('../../pipelines/cosy/plan.js')).cosy2dPlan);
   return registry;
 }

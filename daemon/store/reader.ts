@@ -5,48 +5,9 @@
 import type Database from 'better-sqlite3';
 import { decodePayload, type Dtype, type Frame, type FrameHeader } from '../../drivers/core/frame.js';
 import { SessionFileError } from './db.js';
+import type { SessionRow, StreamRow, EventRow, FrameTable, RecordedSession } from '../../pipelines/core/recorded-session.js';
 
-export interface SessionRow {
-  id: string;
-  plan: string;
-  planVersion: string | null;
-  params: Record<string, unknown>;
-  config: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  softwareVersion: string;
-  pipeline: string | null;
-  pipelineVersion: string | null;
-  tfBackend: string | null;
-  modelHashes: Record<string, string> | null;
-  instruments: Record<string, string>;
-  clock: string;
-  source: { replayOf?: string; importedFrom?: string } | null;
-  startedAt: string;
-  endedAt: string | null;
-  durationNs: number | null;
-  status: 'running' | 'completed' | 'aborted' | 'failed' | 'interrupted';
-  reason: string | null;
-}
-
-export interface StreamRow {
-  name: string;
-  kind: 'instrument' | 'result';
-  dtype: Dtype;
-  shape: number[];
-  unit: string | null;
-  count: number;
-}
-
-export interface EventRow {
-  id: number;
-  /** ns since session start */
-  t: number;
-  type: string;
-  source: string | null;
-  data: unknown;
-}
-
-export type FrameTable = 'frames' | 'results';
+export type { SessionRow, StreamRow, EventRow, FrameTable } from '../../pipelines/core/recorded-session.js';
 
 interface RawFrame {
   name: string;
@@ -65,7 +26,7 @@ function parse(path: string, what: string, text: string | null): unknown {
   }
 }
 
-export class SessionReader {
+export class SessionReader implements RecordedSession {
   constructor(
     private readonly db: Database.Database,
     readonly path: string,

@@ -3,7 +3,7 @@
  * correlator's delay bins (with detector and correlator jitter), the mixture
  * of several emitters and background seen at one focus, and the expected
  * coincidence histogram. The simulator samples from it and the estimators in
- * pipelines/g2/ fit it, so both sides use one copy of the model.
+ * pipelines/antibunching/ fit it, so both sides use one copy of the model.
  *
  * Units: delays in ns, rates in counts/s, times in s.
  */

@@ -3,7 +3,7 @@
  * kernels the wasm backend lacks (g2 owns; cosy may add more here).
  */
 import * as tf from '@tensorflow/tfjs';
-import { createLogger, type Logger } from '../../daemon/log.js';
+import { createLogger, type Logger } from '../../drivers/core/log.js';
 
 // ==================== backend selection (owner: foundation) ====================
 

@@ -12,9 +12,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import type { SessionReader } from '../../daemon/store/reader.js';
-import type { SessionExporter } from '../../daemon/datasets/export.js';
-import { encodeNpy, readNpy } from '../../daemon/datasets/npy.js';
+import type { RecordedSession } from '../core/recorded-session.js';
+import type { SessionExporter } from '../core/exporter.js';
+import { encodeNpy, readNpy } from '../../drivers/core/npy.js';
 import { COSY_GRID } from '../../drivers/odmr/physics.js';
 
 export const COSY_KIND = 'cosy-2d';
@@ -114,7 +114,7 @@ export function writeCosyDataset(dir: string, ds: { grid: CosyGrid; map: Float64
  * points as `map.npy` (NaN elsewhere; a point measured twice is averaged) and
  * the last reconstruction, spectrum and mask the pipeline recorded.
  */
-export const exportCosy: SessionExporter = (reader: SessionReader, dir: string) => {
+export const exportCosy: SessionExporter = (reader: RecordedSession, dir: string) => {
   const s = reader.session();
   const p = s.params as Partial<CosyGrid> & { peaksKHz?: number[] };
   const grid: CosyGrid = {

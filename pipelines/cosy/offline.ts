@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeNpy } from '../../daemon/datasets/npy.js';
+import { encodeNpy } from '../../drivers/core/npy.js';
 import { readCosyDataset, writePng } from './dataset.js';
 import { COSY_METHODS, cosySpectrum, reconstruct, type CosyMethod, type DLNetRunner } from './methods.js';
 import { cosySnrOfMap, scoreCosy } from './score.js';

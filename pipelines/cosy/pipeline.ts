@@ -27,7 +27,7 @@ import { snrRegions } from './snr.js';
 import type { CosyGrid } from './dataset.js';
 import { randomMask } from './simdata.js';
 
-/** The plan parameters the pipeline reads (daemon/plans/cosy-2d.ts declares them). */
+/** The plan parameters the pipeline reads (pipelines/cosy/plan.ts declares them). */
 export interface CosyPlanParams extends CosyGrid {
   budgetFraction: number;
   tol: number;

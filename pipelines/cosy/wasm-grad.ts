@@ -5,7 +5,7 @@
  * unless QSCOPE_LOG_LEVEL says otherwise (the CLI, workers and tests call it).
  */
 import type * as TF from '@tensorflow/tfjs';
-import { createLogger } from '../../daemon/log.js';
+import { createLogger } from '../../drivers/core/log.js';
 import { loadTf } from '../core/tf.js';
 
 export async function loadWasmTf(): Promise<typeof TF> {

@@ -1,11 +1,11 @@
-// Width study for pipelines/g2/model/MODEL.md (not a benchmark; `node test/bench/g2-width-study.mjs` after a build):
+// Width study for pipelines/antibunching/model/MODEL.md (not a benchmark; `node test/bench/g2-width-study.mjs` after a build):
 // same data, seed and epochs for 8/16/32 filters (short runs).
 import * as tf from '@tensorflow/tfjs';
 import { loadTf } from '../../dist/pipelines/core/tf.js';
 import { Rng } from '../../dist/drivers/core/rng.js';
-import { buildG2Cnn, encodeInputs, gaussianNll, targets } from '../../dist/pipelines/g2/cnn.js';
-import { augmentedSamples, heldOutRng, makeSources, trainingRng, windowSamples } from '../../dist/pipelines/g2/dataset.js';
-import { evaluate } from '../../dist/pipelines/g2/train.js';
+import { buildG2Cnn, encodeInputs, gaussianNll, targets } from '../../dist/pipelines/antibunching/cnn.js';
+import { augmentedSamples, heldOutRng, makeSources, trainingRng, windowSamples } from '../../dist/pipelines/antibunching/dataset.js';
+import { evaluate } from '../../dist/pipelines/antibunching/train.js';
 await loadTf({ prefer: 'wasm', log: { info() {}, child() { return this; } } });
 const src = makeSources(trainingRng(7), 2000, { seconds: 40 });
 const held = windowSamples(makeSources(heldOutRng(7), 200, { seconds: 10 }), 5, 215);

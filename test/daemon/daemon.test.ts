@@ -4,7 +4,7 @@ import { VirtualClock } from '../../drivers/core/clock.js';
 import { DisconnectedError } from '../../drivers/core/errors.js';
 import { ConfigValidator, parseConfigText } from '../../daemon/config.js';
 import { Daemon, resolveClockOptions } from '../../daemon/daemon.js';
-import { createLogger } from '../../daemon/log.js';
+import { createLogger } from '../../drivers/core/log.js';
 import type { PlanRunOutcome, Service, ServiceContext } from '../../daemon/services.js';
 import { createDefaultRegistry } from '../../drivers/index.js';
 import type { PiezoScanner } from '../../drivers/piezo/index.js';

@@ -8,7 +8,7 @@ import { VirtualClock } from '../../../drivers/core/clock.js';
 import { ApiService } from '../../../daemon/api/service.js';
 import { Daemon } from '../../../daemon/daemon.js';
 import { EngineService } from '../../../daemon/engine/service.js';
-import { createLogger } from '../../../daemon/log.js';
+import { createLogger } from '../../../drivers/core/log.js';
 import { SessionStore } from '../../../daemon/store/store.js';
 import { TEST_INSTRUMENTS, testDriverRegistry, testPipelines, testPlans } from '../engine/doubles.js';
 import { tmpDir } from '../engine/helpers.js';

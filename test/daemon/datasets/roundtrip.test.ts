@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportSession } from '../../../daemon/datasets/export.js';
 import { importDataset } from '../../../daemon/datasets/import.js';
-import { readNpy } from '../../../daemon/datasets/npy.js';
+import { readNpy } from '../../../drivers/core/npy.js';
 import { replaySession } from '../../../daemon/engine/replay.js';
 import { SessionStore } from '../../../daemon/store/store.js';
 import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';

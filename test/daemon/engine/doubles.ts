@@ -13,7 +13,7 @@ import { DriverRegistry, type DriverFactory } from '../../../drivers/core/regist
 import type { Pipeline, PipelineContext, PipelineOutput } from '../../../pipelines/core/pipeline.js';
 import { PipelineRegistry } from '../../../pipelines/core/pipeline.js';
 import { CONTINUE, anyOf, maxSamples, minEvents, type StopDecision } from '../../../pipelines/core/stopping.js';
-import type { Plan } from '../../../daemon/plans/plan.js';
+import type { Plan } from '../../../pipelines/core/plan.js';
 import { PlanRegistry } from '../../../daemon/plans/index.js';
 import type { Driver } from '../../../drivers/core/driver.js';
 

@@ -4,7 +4,7 @@ import { EngineError } from '../../../daemon/engine/errors.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../../../daemon/plans/plan.js';
+import type { Plan } from '../../../pipelines/core/plan.js';
 import { TestScanner, TestRf, sampleMask, streamPlan, type StreamParams } from './doubles.js';
 import { makeEngine, tmpDir, turns } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { VirtualClock } from '../../../drivers/core/clock.js';
 import type { FaultSettings } from '../../../drivers/core/simulated.js';
 import { Engine } from '../../../daemon/engine/engine.js';
 import { SessionStore, type StoreOptions } from '../../../daemon/store/store.js';
-import type { Plan } from '../../../daemon/plans/plan.js';
+import type { Plan } from '../../../pipelines/core/plan.js';
 import { buildTestRig, testPipelines, testPlans } from './doubles.js';
 
 export function tmpDir(prefix = 'qscope-test-'): { dir: string; cleanup: () => void } {

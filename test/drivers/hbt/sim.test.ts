@@ -6,8 +6,8 @@ import type { Payload } from '../../../drivers/core/frame.js';
 import { binnedDeficit, expectedHistogram, mixtureG2Zero, mixtureWeights, threeLevelFromG0 } from '../../../drivers/hbt/model.js';
 import { buildEmitterScene, emitterIntensities } from '../../../drivers/hbt/scene.js';
 import { SimulatedHbt, type HbtSimSettings } from '../../../drivers/hbt/sim.js';
-import { shapeVector } from '../../../pipelines/g2/shape.js';
-import { shapeFixedFitter } from '../../../pipelines/g2/shape-fixed-ml.js';
+import { shapeVector } from '../../../pipelines/antibunching/shape.js';
+import { shapeFixedFitter } from '../../../pipelines/antibunching/shape-fixed-ml.js';
 import { hbtSimFactory } from '../../../drivers/hbt/index.js';
 
 const Z = 50_000;

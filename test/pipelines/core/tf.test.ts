@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../daemon/log.js';
+import { createLogger } from '../../../drivers/core/log.js';
 import { loadTf } from '../../../pipelines/core/tf.js';
 
 /** A logger whose JSON lines land in `lines`. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readNpy } from '../../../daemon/datasets/npy.js';
+import { readNpy } from '../../../drivers/core/npy.js';
 import { createDefaultExporters, exportSession } from '../../../daemon/datasets/export.js';
 import { readCosyDataset, writeCosyDataset } from '../../../pipelines/cosy/dataset.js';
 import { reconstructCosyFolder } from '../../../pipelines/cosy/offline.js';

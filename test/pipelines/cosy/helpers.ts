@@ -8,7 +8,7 @@ import { Engine } from '../../../daemon/engine/engine.js';
 import { SessionStore } from '../../../daemon/store/store.js';
 import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
 import { PlanRegistry } from '../../../daemon/plans/index.js';
-import { cosy2dPlan } from '../../../daemon/plans/cosy-2d.js';
+import { cosy2dPlan } from '../../../pipelines/cosy/plan.js';
 import { PipelineRegistry, type PipelineFactory } from '../../../pipelines/core/pipeline.js';
 import { cosyPipelineFactory } from '../../../pipelines/cosy/pipeline.js';
 

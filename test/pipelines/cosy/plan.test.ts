@@ -4,7 +4,7 @@ import { CosyPipeline, type NextSamplesKernel } from '../../../pipelines/cosy/pi
 import { PipelineRegistry, type PipelineFactory } from '../../../pipelines/core/pipeline.js';
 import { replaySession } from '../../../daemon/engine/replay.js';
 import { PlanRegistry } from '../../../daemon/plans/index.js';
-import { cosy2dPlan } from '../../../daemon/plans/cosy-2d.js';
+import { cosy2dPlan } from '../../../pipelines/cosy/plan.js';
 import { cosyPipelineFactory } from '../../../pipelines/cosy/pipeline.js';
 import { createDefaultRegistry } from '../../../drivers/index.js';
 

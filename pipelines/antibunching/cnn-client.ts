@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { modelHash } from '../core/model-files.js';
 
-/** Directory of the committed model (pipelines/g2/model), resolved from the compiled or source location. */
+/** Directory of the committed model (pipelines/antibunching/model), resolved from the compiled or source location. */
 export function defaultModelDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  // dist/pipelines/g2 → pipelines/g2/model at the package root; pipelines/g2 (tsx/vitest) → ./model.
-  return here.includes(`${join('dist', 'pipelines')}`) ? join(here, '..', '..', '..', 'pipelines', 'g2', 'model') : join(here, 'model');
+  // dist/pipelines/antibunching → pipelines/antibunching/model at the package root; pipelines/antibunching (tsx/vitest) → ./model.
+  return here.includes(`${join('dist', 'pipelines')}`) ? join(here, '..', '..', '..', 'pipelines', 'antibunching', 'model') : join(here, 'model');
 }
 
 export class CnnClient {
@@ -26,7 +26,7 @@ export class CnnClient {
     this.modelHash = modelHash(modelDir);
     const here = dirname(fileURLToPath(import.meta.url));
     // The worker runs compiled JS; from sources (vitest) use the dist copy.
-    const js = here.includes(join('dist', 'pipelines')) ? join(here, 'cnn-worker.js') : join(here, '..', '..', 'dist', 'pipelines', 'g2', 'cnn-worker.js');
+    const js = here.includes(join('dist', 'pipelines')) ? join(here, 'cnn-worker.js') : join(here, '..', '..', 'dist', 'pipelines', 'antibunching', 'cnn-worker.js');
     this.worker = new Worker(js, { workerData: { modelDir, bins } });
     let readyResolve!: (b: string) => void;
     let readyReject!: (e: Error) => void;

@@ -9,8 +9,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../../drivers/core/frame.js';
-import type { SessionExporter } from '../../daemon/datasets/export.js';
-import { encodeNpy } from '../../daemon/datasets/npy.js';
+import type { SessionExporter } from '../core/exporter.js';
+import { encodeNpy } from '../../drivers/core/npy.js';
 
 export const exportG2: SessionExporter = (reader, dir) => {
   const session = reader.session();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../drivers/core/rng.js';
 import { PAPER_GEOMETRY as G, binnedDeficit, expectedHistogram, samplePoissonHistogram, threeLevelFromG0 } from '../../../drivers/hbt/model.js';
-import { crbNumeric, crbShapeKnown } from '../../../pipelines/g2/crb.js';
-import { deficitOls } from '../../../pipelines/g2/scan.js';
-import { shapeVector } from '../../../pipelines/g2/shape.js';
-import { shapeFixedFitter } from '../../../pipelines/g2/shape-fixed-ml.js';
-import { fitThreeLevel, threeLevelModel } from '../../../pipelines/g2/three-level-fit.js';
+import { crbNumeric, crbShapeKnown } from '../../../pipelines/antibunching/crb.js';
+import { deficitOls } from '../../../pipelines/antibunching/scan.js';
+import { shapeVector } from '../../../pipelines/antibunching/shape.js';
+import { shapeFixedFitter } from '../../../pipelines/antibunching/shape-fixed-ml.js';
+import { fitThreeLevel, threeLevelModel } from '../../../pipelines/antibunching/three-level-fit.js';
 
 const TRUE = { g0: 0.3, t1: 20, a2: 0.2, t2: 300 };
 const p = threeLevelFromG0(TRUE.g0, TRUE.t1, TRUE.a2, TRUE.t2);

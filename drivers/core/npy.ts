@@ -6,7 +6,7 @@
  * with the numbers rather than misread.
  */
 import { readFileSync } from 'node:fs';
-import { PAYLOAD_CTOR, dtypeOf, type Dtype, type Payload } from '../../drivers/core/frame.js';
+import { PAYLOAD_CTOR, dtypeOf, type Dtype, type Payload } from './frame.js';
 
 export interface NpyArray {
   dtype: Dtype;

@@ -4,7 +4,7 @@
  * plus, for folders written by `qscope export`, the `arrays` written and the
  * `session` they came from, which is what `qscope import` reads back.
  */
-import type { SessionRow } from '../store/reader.js';
+import type { SessionRow } from './recorded-session.js';
 
 export interface Axis {
   name: string;
@@ -42,7 +42,7 @@ export interface Manifest {
   headers?: Record<string, string>;
   /** JSON file holding the session's events. */
   events?: string;
-  /** The session row as stored (./store/reader.ts), with the loose types of a file that may come from elsewhere. */
+  /** The session row as stored (recorded-session.ts), with the loose types of a file that may come from elsewhere. */
   session?: Omit<SessionRow, 'status' | 'source'> & { status: string; source: Record<string, unknown> | null };
 }
 

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PAPER_GEOMETRY as G } from '../../../drivers/hbt/model.js';
-import { CnnClient } from '../../../pipelines/g2/cnn-client.js';
-import { heldOutRng, makeSources, windowSamples } from '../../../pipelines/g2/dataset.js';
+import { CnnClient } from '../../../pipelines/antibunching/cnn-client.js';
+import { heldOutRng, makeSources, windowSamples } from '../../../pipelines/antibunching/dataset.js';
 import { rmse } from '../../../pipelines/core/metrics.js';
 
-// The model card (pipelines/g2/model/MODEL.md) gives held-out 5 s RMSE 0.221 on 200 held-out sources;
+// The model card (pipelines/antibunching/model/MODEL.md) gives held-out 5 s RMSE 0.221 on 200 held-out sources;
 // this smaller draw of the same held-out stream must stay within 15 % of it.
 const CARD_RMSE_5S = 0.221;
 

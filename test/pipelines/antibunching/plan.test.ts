@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultExporters, exportSession } from '../../../daemon/datasets/export.js';
-import { readNpy } from '../../../daemon/datasets/npy.js';
-import { reconstructG2, DEFAULT_RECONSTRUCT } from '../../../pipelines/g2/reconstruct.js';
+import { readNpy } from '../../../drivers/core/npy.js';
+import { reconstructG2, DEFAULT_RECONSTRUCT } from '../../../pipelines/antibunching/reconstruct.js';
 import { scanRig, lastResult } from './scan-rig.js';
 
 describe('antibunching-scan session metadata', () => {
   it('lists the g2 CNN model hash and its tfjs backend from the start, whatever the method', async () => {
     const rig = await scanRig({}, 3);
     try {
-      const dir = join(import.meta.dirname, '..', '..', '..', 'pipelines', 'g2', 'model');
+      const dir = join(import.meta.dirname, '..', '..', '..', 'pipelines', 'antibunching', 'model');
       const expected = createHash('sha256').update(readFileSync(join(dir, 'model.json'))).update(readFileSync(join(dir, 'weights.bin'))).digest('hex');
       const id = await rig.engine.start('antibunching-scan', { nx: 2, ny: 2, prescanPixels: 2, calibrationS: 1, method: 'shape-fixed-ml' });
       const r = rig.store.open(id);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reconstructG2, DEFAULT_RECONSTRUCT, readHbtScan } from '../../../pipelines/g2/reconstruct.js';
+import { reconstructG2, DEFAULT_RECONSTRUCT, readHbtScan } from '../../../pipelines/antibunching/reconstruct.js';
 import { hasNumpy } from '../../support/python.js';
 
 // A dataset written by hand with NumPy: one emitter (g2(0)=0.3, t1=20 ns) under a 300 nm PSF, 12×12 px of 60 nm,

@@ -10,7 +10,7 @@ export const g2Commands: PipelineCommands = {
     description: 'train the g2(0) CNN from the HBT simulator (wasm backend, checkpointed each epoch, resumable)',
     options: [
       { flags: '--checkpoint <dir>', description: 'checkpoint directory (rerun to resume)', default: 'train-runs/g2' },
-      { flags: '--model-dir <dir>', description: 'where the finished weights are published', default: 'pipelines/g2/model' },
+      { flags: '--model-dir <dir>', description: 'where the finished weights are published', default: 'pipelines/antibunching/model' },
       { flags: '--seed <n>', description: 'seed of data, initialisation and shuffling', default: '7' },
       { flags: '--epochs <n>', description: 'epochs', default: '14' },
       { flags: '--samples-per-epoch <n>', description: 'augmented samples per epoch', default: '10000' },

@@ -13,8 +13,8 @@
  * `run` serves live sessions, virtual-clock tests and replays.
  */
 import type { Frame } from '../../drivers/core/frame.js';
-import type { StopDecision } from '../../pipelines/core/stopping.js';
-import type { TfBackendName } from '../../pipelines/core/tf.js';
+import type { StopDecision } from './stopping.js';
+import type { TfBackendName } from './tf.js';
 import type { ParamsSchema } from './params.js';
 
 /** An instrument the plan needs, by role (e.g. `scanner: {kind: 'piezo'}`). */

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeNpy, encodeNpy, readNpy } from '../../../daemon/datasets/npy.js';
-import { tmpDir } from '../engine/helpers.js';
+import { decodeNpy, encodeNpy, readNpy } from '../../../drivers/core/npy.js';
+import { tmpDir } from '../../daemon/engine/helpers.js';
 import { hasNumpy } from '../../support/python.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/npy');

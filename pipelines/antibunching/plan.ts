@@ -12,9 +12,9 @@
  * Everything goes through `ctx`, so it is recorded and replayable.
  */
 import type { Frame } from '../../drivers/core/frame.js';
-import { G2_METHODS } from '../../pipelines/g2/estimate.js';
-import { defaultModelDir } from '../../pipelines/g2/cnn-client.js';
-import type { Plan } from './plan.js';
+import { G2_METHODS } from './estimate.js';
+import { defaultModelDir } from './cnn-client.js';
+import type { Plan } from '../core/plan.js';
 
 export interface AntibunchingScanParams {
   nx: number;

@@ -11,9 +11,9 @@
  *    recorded by the engine.
  * 4. Disarm the rf.
  */
-import type { Plan } from './plan.js';
-import { COSY_METHODS, type CosyMethod } from '../../pipelines/cosy/methods.js';
-import type { CosyPlanParams, GridPoint } from '../../pipelines/cosy/pipeline.js';
+import type { Plan } from '../core/plan.js';
+import { COSY_METHODS, type CosyMethod } from './methods.js';
+import type { CosyPlanParams, GridPoint } from './pipeline.js';
 
 export interface Cosy2dParams extends CosyPlanParams {
   readouts: number;

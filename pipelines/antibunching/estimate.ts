@@ -23,6 +23,6 @@ export type G2Method = (typeof G2_METHODS)[number];
 export const G2_METHOD_HELP: Record<G2Method, string> = {
   'shape-fixed-ml': 'Poisson ML of g2(0) and scale, curve shape (t1, t2, a2/a1) from calibration',
   lm: 'Levenberg–Marquardt fit of the full three-level model (the paper\'s baseline)',
-  cnn: '1D CNN regressor with uncertainty head (pipelines/g2/model)',
+  cnn: '1D CNN regressor with uncertainty head (pipelines/antibunching/model)',
   pooled: 'shape-fixed ML with the accidental level tied to the PL map, pooled across the scan',
 };

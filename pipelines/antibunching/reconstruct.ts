@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy, type NpyArray } from '../../daemon/datasets/npy.js';
+import { readNpy, type NpyArray } from '../../drivers/core/npy.js';
 import type { HbtGeometry } from '../../drivers/hbt/model.js';
 import { calibrate } from './calibration.js';
 import { G2_METHODS, type G2Method } from './estimate.js';
@@ -164,7 +164,7 @@ export async function reconstructG2(inputDir: string, outDir: string, o: Reconst
     const client = cnn;
     const maps = await estimateMaps(data, { method: o.method, calibration: cal, poolSigmaPx, ...(client ? { cnn: (h: Float64Array, n: number) => client.predict(h, n) } : {}) });
     mkdirSync(outDir, { recursive: true });
-    const { encodeNpy } = await import('../../daemon/datasets/npy.js');
+    const { encodeNpy } = await import('../../drivers/core/npy.js');
     const shape = [ds.ny, ds.nx];
     for (const [name, a] of Object.entries(mapArrays(maps))) writeFileSync(join(outDir, `${name}.npy`), encodeNpy(a, shape));
     for (const [name, png] of Object.entries(mapPngs(maps, ds.ny, ds.nx, ds.pixelSizeNm))) writeFileSync(join(outDir, `${name}.png`), png);
