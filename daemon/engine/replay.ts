@@ -19,7 +19,7 @@ import type { SessionStore } from '../store/store.js';
 import type { SessionStatus } from './api.js';
 import { Engine, type EngineLogger } from './engine.js';
 import { EngineError } from './errors.js';
-import type { RecordedDecision } from './session.js';
+import { PROCESSING_LATENCY_FIELD, type RecordedDecision } from './session.js';
 
 export type ReplaySpeed = 'max' | 'realtime' | number;
 
@@ -127,9 +127,16 @@ export function compareRecordings(a: SessionReader, b: SessionReader, table: 'fr
   return { identical: differences.length === 0, compared, differences };
 }
 
+/** Header fields that describe the run, not the data (processing latency): never compared. */
+function comparable(h: Frame['header']): Frame['header'] {
+  if (!(PROCESSING_LATENCY_FIELD in h)) return h;
+  const { [PROCESSING_LATENCY_FIELD]: _latency, ...rest } = h;
+  return rest as Frame['header'];
+}
+
 function frameDifference(a: Frame, b: Frame): string | undefined {
-  const ha = JSON.stringify(a.header);
-  const hb = JSON.stringify(b.header);
+  const ha = JSON.stringify(comparable(a.header));
+  const hb = JSON.stringify(comparable(b.header));
   if (ha !== hb) return `header ${ha} ≠ ${hb}`;
   const pa = payloadBytes(a.payload);
   const pb = payloadBytes(b.payload);
