@@ -96,6 +96,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   resultCount = 0;
   mismatches = 0;
   readonly replaying: boolean;
+  private readonly pipelineName: string | undefined;
 
   private readonly ac = new AbortController();
   private endRequest: EndRequest | undefined;
@@ -116,6 +117,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
+    this.pipelineName = d.pipeline?.name;
     this.progressInfo.total = d.plan.total?.(d.params);
   }
 
@@ -231,7 +233,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       results: this.resultCount,
       recorded: this.d.writer.committed.frames + this.d.writer.committed.results,
       instruments: { ...this.d.instruments },
-      ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
+      ...(this.pipelineName !== undefined ? { pipeline: this.pipelineName } : {}),
       ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
     };
   }
@@ -328,6 +330,21 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       this.state = 'failed';
       this.reason = `${reason}; recording could not be closed: ${describeError(err)}`;
     }
+    this.release();
+  }
+
+  /** True while this run references its pipeline (until the session has ended). */
+  get holdsPipeline(): boolean {
+    return this.d.pipeline !== undefined;
+  }
+
+  /** Drops what only a running session needs (the pipeline and its data, subscriptions, replay state). */
+  private release(): void {
+    this.pipelineSub = undefined;
+    this.stateSubs = [];
+    this.d.pipeline = undefined;
+    delete this.d.replay;
+    this.seqs.clear();
   }
 
   // ---- internals ----

@@ -192,6 +192,10 @@ export class SessionWriter {
       if (!this.checkpointer.running) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.closed = true;
+      // Written items stay in the array until it is compacted: drop them (frames and their payloads).
+      this.queue = [];
+      this.head = 0;
+      this.queuedBytes = 0;
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.db.close();
       this.finalCheckpoint = this.checkpointer.final();
