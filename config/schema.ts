@@ -27,9 +27,9 @@ export const RIG_SCHEMA = {
     clock: {
       enum: ['real', 'scaled', 'virtual'],
       default: 'real',
-      description: 'real: wall time; scaled: wall time × speed (demos); virtual: as fast as possible, deterministic.',
+      description: 'real: wall time; scaled: virtual time paced at speed × wall time (demos); virtual: as fast as possible. scaled and virtual are deterministic and need a fully simulated rig: one with a real instrument runs on the real clock.',
     },
-    speed: { type: 'number', exclusiveMinimum: 0, default: 1, unit: '1', description: 'Experiment seconds per wall second for the scaled clock.' },
+    speed: { type: 'number', exclusiveMinimum: 0, default: 1, unit: '1', description: 'Experiment seconds per wall second for the scaled clock (at most: computation takes no experiment time).' },
   },
 } as const;
 

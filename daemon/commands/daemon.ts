@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .command('daemon')
     .description('run the daemon on a rig: connect the instruments, start the services, serve until SIGINT/SIGTERM')
     .option('-c, --config <file>', 'rig config (YAML)', defaultConfigFile)
-    .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
+    .option('--speed <n>', 'pace the virtual clock: at most N experiment seconds per wall second (fully simulated rigs; computation takes no experiment time)', parsePositiveNumber)
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default: the config\'s log.level)')
     .option('--no-demo', 'do not run the configured demo acquisition')
     .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555)')

@@ -72,6 +72,12 @@ const PROGRESS_NOTICE_MS = 50;
 
 const RESERVED = new Set(['stream', 'seq', 't', 'dtype', 'shape']);
 
+/**
+ * Result header field: experiment time (ns) from the data a result was computed from (its `t`) to the
+ * moment it was emitted. It varies with the machine on a real clock, so replay does not compare it.
+ */
+export const PROCESSING_LATENCY_FIELD = 'processingLatencyNs';
+
 function isPayload(x: unknown): x is Payload {
   return ArrayBuffer.isView(x) && !(x instanceof DataView);
 }
@@ -105,6 +111,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   private sessionStopReason: string | undefined;
   private suspendedBy: DriverError | undefined;
   private lastProgressNotice = -Infinity;
+  /** `t` of the last frame pushed into the pipeline: the default data time of its results. */
+  private lastInputT = 0;
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
@@ -450,7 +458,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.d.writer.append(f, 'instrument');
     this.d.publish({ sessionId: this.d.id, kind: 'frame', frame: f });
     const p = this.d.pipeline;
-    if (p && (!p.accepts || p.accepts(f.header.stream))) this.input.next(f);
+    if (p && (!p.accepts || p.accepts(f.header.stream))) {
+      this.lastInputT = f.header.t;
+      this.input.next(f);
+    }
   }
 
   private startPipeline(): void {
@@ -482,7 +493,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.seqs.set(stream, seq + 1);
     let f: Frame;
     try {
-      f = makeFrame(stream, seq, this.tNs(), out.payload, out.shape ?? [out.payload.length], out.fields ?? {});
+      const t = out.t ?? this.lastInputT;
+      if (!Number.isInteger(t) || t < 0) throw new RangeError(`t: must be integer ns ≥ 0, got ${t}`);
+      const fields = { ...out.fields, [PROCESSING_LATENCY_FIELD]: Math.max(0, this.tNs() - t) };
+      f = makeFrame(stream, seq, t, out.payload, out.shape ?? [out.payload.length], fields);
     } catch (err) {
       this.end({ status: 'failed', reason: `pipeline ${p.name}: result ${out.name}: ${describeError(err)}` });
       return;

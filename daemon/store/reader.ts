@@ -84,6 +84,17 @@ export class SessionReader implements RecordedSession {
     for (const raw of it as Iterable<RawFrame>) yield this.decode(raw);
   }
 
+  /**
+   * Rows of one stream in seq order as stored, undecoded: the header JSON without stream/seq/t, and the
+   * payload bytes (for comparisons that need no decoding).
+   */
+  *rawFrames(table: FrameTable, stream: string): Generator<{ seq: number; t: number; header: string; payload: Buffer }> {
+    const it = this.db
+      .prepare(`SELECT f.seq AS seq, f.t AS t, f.header AS header, f.payload AS payload FROM ${table} f JOIN streams s ON s.id = f.stream_id WHERE s.name = ? ORDER BY f.seq`)
+      .iterate(stream);
+    yield* it as Iterable<{ seq: number; t: number; header: string; payload: Buffer }>;
+  }
+
   /** Up to `limit` frames of `stream` with seq ≥ fromSeq, in seq order (paged reads hold no statement open). */
   page(table: FrameTable, stream: string, fromSeq: number, limit: number): Frame[] {
     const rows = this.db
