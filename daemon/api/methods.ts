@@ -123,8 +123,8 @@ export const METHODS: Record<string, MethodDef> = {
       properties: {
         id: SESSION_ID_STRING,
         stream: ID_STRING,
-        fromSeq: { type: 'integer', minimum: 0 },
-        toSeq: { type: 'integer', minimum: 0 },
+        fromSeq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        toSeq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
         limit: { type: 'integer', minimum: 1, maximum: MAX_FRAMES_PER_REPLY },
       },
     },
