@@ -23,7 +23,7 @@ export const RIG_SCHEMA = {
   required: ['seed'],
   properties: {
     name: { type: 'string', description: 'Human name of the rig, shown in status and logs.' },
-    seed: { type: 'integer', description: 'Seed of the simulated world (scene, noise, faults).' },
+    seed: { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed of the simulated world (scene, noise, faults).' },
     clock: {
       enum: ['real', 'scaled', 'virtual'],
       default: 'real',

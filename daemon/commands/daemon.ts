@@ -30,7 +30,7 @@ export function register(program: Command): void {
 }
 
 async function runDaemon(opts: DaemonCliOptions): Promise<void> {
-  const { loadConfig, ConfigError } = await import('../config.js');
+  const { loadConfig, checkDaemonConfig, ConfigError } = await import('../config.js');
   const { createLogger, LOG_LEVELS } = await import('../../drivers/core/log.js');
   const { Daemon } = await import('../daemon.js');
 
@@ -49,16 +49,13 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  // ZeroMQ API: command-line endpoints win; a non-loopback bind without CURVE is refused before anything starts.
-  const api = { ...((config.api as Record<string, unknown> | undefined) ?? {}) };
-  if (opts.control !== undefined) api.control = opts.control;
-  if (opts.data !== undefined) api.data = opts.data;
-  config.api = api;
+  // ZeroMQ API: command-line endpoints win; a non-loopback bind without CURVE is refused before anything starts
+  // (the same check `qscope config check` makes: config.ts checkDaemonConfig).
   try {
-    const { checkApiSecurity } = await import('../api/security.js');
-    checkApiSecurity(api);
+    config.api = await checkDaemonConfig(config, { ...(opts.control !== undefined ? { control: opts.control } : {}), ...(opts.data !== undefined ? { data: opts.data } : {}) }, opts.config);
   } catch (err) {
-    process.stderr.write(`qscope daemon: refusing to start: ${(err as Error).message}\n`);
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`qscope daemon: refusing to start: ${err.issues.join('; ')}\n`);
     process.exitCode = 2;
     return;
   }

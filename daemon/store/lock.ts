@@ -3,7 +3,9 @@
  * which the recording process holds an EXCLUSIVE transaction for the whole
  * session. The operating system drops the lock when that process dies, even
  * by SIGKILL, so "lock free" means "no live writer" — without trusting pids.
- * A session still `running` whose lock is free was interrupted.
+ * A session still `running` whose lock is free was interrupted — unless a
+ * connection still holds the session database itself (`databaseInUse`): the
+ * lock file may have been deleted under a live writer.
  */
 import Database from 'better-sqlite3';
 import { existsSync, rmSync } from 'node:fs';
@@ -63,5 +65,31 @@ export class WriterLock {
     }
     this.db.close();
     if (removeFile) rmSync(this.path, { force: true });
+  }
+}
+
+/**
+ * True while another connection has the session database open (in WAL mode every connection holds a
+ * shared lock on it for as long as it is open; an exclusive-locking probe then fails with "locked").
+ * False when the file cannot be opened for writing at all (read-only media): nobody is writing there.
+ */
+export function databaseInUse(dbPath: string): boolean {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(dbPath, { fileMustExist: true });
+  } catch {
+    return false;
+  }
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+    db.exec('COMMIT');
+    return false;
+  } catch (err) {
+    return /busy|locked/i.test((err as Error).message);
+  } finally {
+    db.close();
   }
 }
