@@ -94,7 +94,9 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
   try {
     await starting;
   } catch (err) {
+    // Nothing is left connected (Daemon.start undoes what it did); say why in one line, exit non-zero.
     log.fatal({ err: (err as Error).message }, 'start-up failed');
+    process.stderr.write(`qscope daemon: ${(err as Error).message}\n`);
     await shutdown('start-up failed', 1);
   }
 }
