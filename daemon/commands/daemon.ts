@@ -10,6 +10,7 @@ import { parsePositiveNumber } from './options.js';
 interface DaemonCliOptions {
   config: string;
   speed?: number;
+  virtual?: boolean;
   logLevel?: string;
   demo: boolean;
   control?: string;
@@ -22,10 +23,11 @@ export function register(program: Command): void {
     .description('run the daemon on a rig: connect the instruments, start the services, serve until SIGINT/SIGTERM')
     .option('-c, --config <file>', 'rig config (YAML)', defaultConfigFile)
     .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
+    .option('--virtual', 'run on the virtual clock: the simulated rig as fast as the computer allows')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default: the config\'s log.level)')
     .option('--no-demo', 'do not run the configured demo acquisition')
-    .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555)')
-    .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556)')
+    .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555; env QSCOPE_CONTROL)', process.env.QSCOPE_CONTROL)
+    .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556; env QSCOPE_DATA)', process.env.QSCOPE_DATA)
     .action(runDaemon);
 }
 
@@ -62,8 +64,21 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  if (opts.virtual && opts.speed !== undefined) {
+    process.stderr.write('qscope daemon: --virtual and --speed exclude each other (the virtual clock runs as fast as it can)\n');
+    process.exitCode = 2;
+    return;
+  }
   const log = createLogger({ level: (opts.logLevel as never) ?? config.log.level });
-  const daemon = new Daemon({ config, configFile: opts.config, log, speed: opts.speed, runDemo: opts.demo ? undefined : false });
+  const { createClock } = await import('../../drivers/core/clock.js');
+  const daemon = new Daemon({
+    config,
+    configFile: opts.config,
+    log,
+    speed: opts.speed,
+    runDemo: opts.demo ? undefined : false,
+    ...(opts.virtual ? { clock: createClock({ kind: 'virtual' }) } : {}),
+  });
 
   let starting: Promise<void> = Promise.resolve();
   let shuttingDown = false;
