@@ -12,6 +12,7 @@ interface DaemonCliOptions {
   speed?: number;
   virtual?: boolean;
   logLevel?: string;
+  logFormat?: string;
   demo: boolean;
   control?: string;
   data?: string;
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
     .option('--virtual', 'run on the virtual clock: the simulated rig as fast as the computer allows')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default: the config\'s log.level)')
+    .option('--log-format <format>', 'pretty | json (default: pretty on a terminal, JSON lines otherwise; env QSCOPE_LOG_FORMAT)')
     .option('--no-demo', 'do not run the configured demo acquisition')
     .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555; env QSCOPE_CONTROL)', process.env.QSCOPE_CONTROL)
     .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556; env QSCOPE_DATA)', process.env.QSCOPE_DATA)
@@ -33,7 +35,7 @@ export function register(program: Command): void {
 
 async function runDaemon(opts: DaemonCliOptions): Promise<void> {
   const { loadConfig, ConfigError } = await import('../config.js');
-  const { createLogger, LOG_LEVELS } = await import('../../drivers/core/log.js');
+  const { createLogger, LOG_LEVELS, resolveLogFormat } = await import('../../drivers/core/log.js');
   const { Daemon } = await import('../daemon.js');
 
   let config;
@@ -69,7 +71,15 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const log = createLogger({ level: (opts.logLevel as never) ?? config.log.level });
+  let format;
+  try {
+    format = resolveLogFormat(opts.logFormat);
+  } catch (err) {
+    process.stderr.write(`qscope daemon: --log-format: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger({ level: (opts.logLevel as never) ?? config.log.level, format });
   const { createClock } = await import('../../drivers/core/clock.js');
   const daemon = new Daemon({
     config,

@@ -46,7 +46,7 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
   const { parseParamArgs } = await import('../../pipelines/core/params.js');
   const { Daemon } = await import('../daemon.js');
   const { EngineService } = await import('../engine/service.js');
-  const { createLogger } = await import('../../drivers/core/log.js');
+  const { createLogger, prettyDestination } = await import('../../drivers/core/log.js');
   const { destination } = await import('pino');
   let params: Record<string, unknown>;
   let instruments: Record<string, string>;
@@ -62,7 +62,7 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
     return EXIT.badInput;
   }
   const service = new EngineService({ ...(opts.sessions ? { sessionsDir: opts.sessions } : {}), plans: resolved.plans, pipelines: resolved.pipelines });
-  const log = createLogger({ level: 'warn', destination: destination({ dest: 2, sync: true }) });
+  const log = createLogger({ level: 'warn', destination: process.stderr.isTTY ? prettyDestination(2) : destination({ dest: 2, sync: true }) });
   if (opts.virtual && opts.speed) {
     io.err('qscope run: --virtual and --speed exclude each other (the virtual clock runs as fast as it can)\n');
     return EXIT.badInput;
