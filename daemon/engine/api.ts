@@ -68,6 +68,8 @@ export interface InstrumentStatus extends DriverDescription {
 export interface EngineStatus {
   state: 'idle' | 'busy';
   clock: string;
+  /** Experiment seconds per wall second: 1 on the real clock, the factor on a scaled one; absent on the virtual clock (as fast as it can). */
+  clockSpeed?: number;
   sessionsDir: string;
   session?: SessionStatus;
   instruments: { id: string; kind: string; impl: string; state: DriverState; owner?: string }[];

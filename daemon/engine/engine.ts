@@ -88,6 +88,7 @@ export class Engine {
     return {
       state: running ? 'busy' : 'idle',
       clock: this.clock.kind,
+      ...(this.clock.kind === 'real' ? { clockSpeed: 1 } : this.clock.kind === 'scaled' ? { clockSpeed: (this.clock as { speed?: number }).speed ?? 1 } : {}),
       sessionsDir: this.store.dir,
       ...(running ? { session: running.status() } : {}),
       instruments: [...this.drivers.values()].map((d) => ({ id: d.id, kind: d.kind, impl: d.impl, state: d.state, ...this.ownerField(d.id) })),
@@ -139,7 +140,7 @@ export class Engine {
   }
 
   describePlan(name: string): PlanDescription {
-    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', `plan: unknown '${name}' (known: ${this.plans.list().map((p) => p.name).join(', ') || 'none'})`);
+    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', this.plans.unknown(name));
     return this.plans.describe(name);
   }
 
@@ -151,6 +152,8 @@ export class Engine {
    */
   start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
     if (this.stopped) return Promise.reject(new EngineError('BAD_STATE', 'engine is stopping: no new session may start'));
+    // An unknown plan is reported as such, even while a session runs (replays bring their own plan or none).
+    if (!replay && !this.plans.has(planName)) return Promise.reject(new EngineError('UNKNOWN_PLAN', this.plans.unknown(planName)));
     if (this.current && !this.current.isFinal()) return Promise.reject(new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`));
     if (this.pendingStart) return Promise.reject(new EngineError('SESSION_RUNNING', 'another session is starting; one session per rig'));
     const starting = this.doStart(planName, params, opts, replay).finally(() => {
