@@ -114,7 +114,7 @@ export class Daemon {
 
     let built: Map<string, Driver>;
     try {
-      built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world });
+      built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world, log: this.log });
     } catch (err) {
       this.rigLock.release();
       this.rigLock = undefined;

@@ -6,7 +6,7 @@
 import { DriverRegistry } from './core/registry.js';
 import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
-import { piezoSimFactory } from './piezo/index.js';
+import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtSimFactory } from './hbt/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
@@ -15,6 +15,7 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(rfSimFactory);
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
+  registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
   return registry;
 }
