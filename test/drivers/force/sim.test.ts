@@ -104,3 +104,16 @@ describe('simulated force sensor', () => {
     await expect(reg.build({ g: { kind: 'force', impl: 'sim', q: -1 } }, { clock: world.clock, world })).rejects.toThrow(/g\.q: must be/);
   });
 });
+
+describe('rf inversion pulse table', () => {
+  it('maps centre frequencies and half-width to pulses the generator accepts', async () => {
+    const { inversionPulses, inversionHalfWidthHz } = await import('../../../drivers/rf/rf.js');
+    const t = inversionPulses([120e6, 121e6], 250e3, 5);
+    expect(t.map((p) => [p.frequencyHz, inversionHalfWidthHz(p)])).toEqual([[120e6, 250e3], [121e6, 250e3]]);
+    expect(() => inversionPulses([1e6, -1], 1e3)).toThrow(/f0Hz\[1\]/);
+    const { rf } = await rig();
+    await rf.disarm();
+    await rf.setPulses(inversionPulses(Array.from({ length: 46 }, (_, i) => 110e6 + i * 0.5e6), 250e3));
+    expect(rf.pulses()).toHaveLength(46);
+  });
+});
