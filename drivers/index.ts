@@ -8,6 +8,7 @@ import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtSimFactory } from './hbt/index.js';
+import { forceSimFactory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -17,5 +18,6 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(piezoSimFactory);
   registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
+  registry.register(forceSimFactory);
   return registry;
 }
