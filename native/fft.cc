@@ -148,6 +148,19 @@ static void RunJob(const Job& j) {
   if (j.f32) generic::RunJob<float>(j); else generic::RunJob<double>(j);
 }
 
+void Transform2d(double* re, double* im, std::size_t rows, std::size_t cols, bool inverse) {
+  Job j;
+  j.kind = Kind::C2C;
+  j.inverse = inverse;
+  j.shape = {rows, cols};
+  j.axes = {0, 1};
+  j.in0 = re;
+  j.in1 = im;
+  j.out0 = re;
+  j.out1 = im;
+  RunJob(j);
+}
+
 // ---------------------------- plans ----------------------------
 
 static const double kPi = 3.14159265358979323846;

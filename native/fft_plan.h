@@ -86,5 +86,10 @@ struct CacheStats {
 };
 CacheStats GetCacheStats();
 
+// In-place 2D complex transform of a C-ordered [rows][cols] float64 array, for
+// other kernel families (the dipolar convolution of native/spins.cc). The
+// inverse is normalised (1/(rows·cols)), as fftC2C's.
+void Transform2d(double* re, double* im, std::size_t rows, std::size_t cols, bool inverse);
+
 }  // namespace fft
 }  // namespace qscope
