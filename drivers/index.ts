@@ -9,6 +9,7 @@ import { odmrSimFactory } from './odmr/index.js';
 import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtSimFactory } from './hbt/index.js';
 import { forceSimFactory } from './force/index.js';
+import { cameraSimFactory } from './camera/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -19,5 +20,6 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
   registry.register(forceSimFactory);
+  registry.register(cameraSimFactory);
   return registry;
 }
