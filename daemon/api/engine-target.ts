@@ -36,6 +36,7 @@ export function engineTarget(engine: Engine, version: string): ControlTarget {
     sessionStatus: (id) => engine.session(id) as unknown as SessionStatus,
     listSessions: () => engine.listSessions(),
     sessionFrames: (id, stream, fromSeq, toSeq, limit) => engine.frames(id, stream, fromSeq, toSeq, limit),
+    sessionStreams: (id) => engine.streams(id),
     frames$,
     sessionEvents$,
   };

@@ -1,5 +1,5 @@
 /**
- * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR]`: runs the daemon until SIGINT
+ * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR] [--web ADDR|off]`: runs the daemon until SIGINT
  * or SIGTERM, then stops the services, disconnects the drivers and exits 0.
  * An invalid config is refused (exit 2) before anything starts.
  */
@@ -14,6 +14,7 @@ interface DaemonCliOptions {
   demo: boolean;
   control?: string;
   data?: string;
+  web?: string;
 }
 
 export function register(program: Command): void {
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option('--no-demo', 'do not run the configured demo acquisition')
     .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555)')
     .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556)')
+    .option('--web <addr>', 'browser view HOST:PORT, overrides web.listen (e.g. 127.0.0.1:8090; a non-loopback address prints a token), or off')
     .action(runDaemon);
 }
 
@@ -54,6 +56,23 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
   if (opts.control !== undefined) api.control = opts.control;
   if (opts.data !== undefined) api.data = opts.data;
   config.api = api;
+  if (opts.web !== undefined) {
+    const web = { ...((config.web as Record<string, unknown> | undefined) ?? {}) };
+    if (opts.web === 'off') web.enabled = false;
+    else {
+      try {
+        const { parseListen } = await import('../web/config.js');
+        parseListen(opts.web);
+      } catch (err) {
+        process.stderr.write(`qscope daemon: --web: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      web.listen = opts.web;
+      web.enabled = true;
+    }
+    config.web = web;
+  }
   try {
     const { checkApiSecurity } = await import('../api/security.js');
     checkApiSecurity(api);

@@ -200,7 +200,7 @@ export function liveOutputs(
   const dwell = new Float32Array(data.pixels);
   for (let p = 0; p < data.pixels; p++) {
     const n = data.rate(p);
-    pl[p] = n;
+    pl[p] = data.seconds[p]! > 0 ? n : NaN;
     dwell[p] = data.seconds[p]!;
     const e = last.get(p);
     if (e) {
