@@ -174,9 +174,10 @@ async function refreshSessions() {
 
 async function refreshRig() {
   const st = await conn.rpc('daemon.status');
+  const instruments = await conn.rpc('instruments.list');
   $('rig-name').textContent = `v${st.version} · clock ${st.clock}`;
   $('instruments').tBodies[0].replaceChildren(
-    ...st.instruments.map((i) => {
+    ...instruments.map((i) => {
       const tr = document.createElement('tr');
       for (const v of [i.id, i.kind, i.impl]) {
         const td = document.createElement('td');
@@ -188,6 +189,13 @@ async function refreshRig() {
       b.className = `badge state-${i.state}`;
       b.textContent = i.state + (i.owner ? ' (owned)' : '');
       td.append(b);
+      if (i.fault) {
+        // The typed fault the driver raised: code and message, as in the daemon's log.
+        const f = document.createElement('div');
+        f.className = 'fault';
+        f.textContent = `${i.fault.code ?? 'fault'}: ${i.fault.message ?? ''}`;
+        td.append(f);
+      }
       tr.append(td);
       return tr;
     }),

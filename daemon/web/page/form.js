@@ -25,7 +25,8 @@ export function buildForm(form, schema) {
         if (p.minimum !== undefined) input.min = String(p.minimum);
         if (p.maximum !== undefined) input.max = String(p.maximum);
       } else input.type = 'text';
-      if (p.default !== undefined) input.value = String(p.default);
+      // Arrays are edited as comma-separated lists.
+      if (p.default !== undefined) input.value = Array.isArray(p.default) ? p.default.join(', ') : String(p.default);
     }
     input.name = name;
     input.dataset.type = p.type ?? 'string';
@@ -47,8 +48,11 @@ export function formValues(form, schema) {
     else if (input.dataset.type === 'integer' || input.dataset.type === 'number') {
       if (input.value === '') continue;
       v = Number(input.value);
+    } else if (input.dataset.type === 'array') {
+      const items = input.value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      v = p.items?.type === 'number' || p.items?.type === 'integer' ? items.map(Number) : items;
     } else v = input.value;
-    if (v !== p.default) out[input.name] = v;
+    if (JSON.stringify(v) !== JSON.stringify(p.default)) out[input.name] = v;
   }
   return out;
 }
