@@ -14,6 +14,7 @@ import { NUCLEI_SCENE_SCHEMA } from '../drivers/odmr/scene.js';
 
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
 import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
+import { WEB_CONFIG_SCHEMA } from '../daemon/web/config.js';
 import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
 import { MAGNETIC_SCENE_SCHEMA } from '../drivers/camera/scene.js';
 
@@ -103,6 +104,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   // ---- sections of other owners: sessions, api, ... ----
   sessions: SESSIONS_SCHEMA,
   api: API_CONFIG_SCHEMA,
+  web: WEB_CONFIG_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */

@@ -36,6 +36,7 @@ export function engineTarget(engine: Engine, version: string): ControlTarget {
     sessionStatus: (id) => engine.session(id) as unknown as SessionStatus,
     listSessions: () => engine.listSessionsAsync(),
     sessionFrames: (id, stream, fromSeq, toSeq, limit, maxBytes) => engine.readFrames(id, stream, fromSeq, toSeq, limit, maxBytes ?? Number.POSITIVE_INFINITY),
+    sessionStreams: (id) => engine.streams(id),
     frames$,
     sessionEvents$,
   };

@@ -115,6 +115,14 @@ export const METHODS: Record<string, MethodDef> = {
   'sessions.abort': { description: 'Aborts the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.abortSession(p.id as string | undefined)) },
   'sessions.status': { description: 'Status of the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.sessionStatus(p.id as string | undefined)) },
   'sessions.list': { description: 'Every recorded session, oldest first.', params: NO_PARAMS, handle: (c) => r(c.target.listSessions()) },
+  'sessions.streams': {
+    description: 'The recorded streams of the given or the running session: name, kind, dtype, shape, count (seqs 0 … count − 1).',
+    params: SESSION_ID,
+    async handle(c, p) {
+      const id = (p.id as string | undefined) ?? (await c.target.sessionStatus(undefined)).id;
+      return { result: await c.target.sessionStreams(id) };
+    },
+  },
   'sessions.frames': {
     description: 'Recorded frames of one stream, fromSeq..toSeq inclusive; payloads follow as extra parts.',
     params: {

@@ -1,5 +1,5 @@
 /**
- * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR]`: runs the daemon until SIGINT
+ * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR] [--web ADDR|off]`: runs the daemon until SIGINT
  * or SIGTERM, then stops the services, disconnects the drivers and exits 0.
  * An invalid config is refused (exit 2) before anything starts.
  */
@@ -16,6 +16,7 @@ interface DaemonCliOptions {
   demo: boolean;
   control?: string;
   data?: string;
+  web?: string;
 }
 
 export function register(program: Command): void {
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--no-demo', 'do not run the configured demo acquisition')
     .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555; env QSCOPE_CONTROL)', process.env.QSCOPE_CONTROL)
     .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556; env QSCOPE_DATA)', process.env.QSCOPE_DATA)
+    .option('--web <addr>', 'browser view HOST:PORT, overrides web.listen (e.g. 127.0.0.1:8090; a non-loopback address prints a token), or off')
     .action(runDaemon);
 }
 
@@ -55,6 +57,23 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
   }
   // ZeroMQ API: command-line endpoints win; a non-loopback bind without CURVE is refused before anything starts
   // (the same check `qscope config check` makes: config.ts checkDaemonConfig).
+  if (opts.web !== undefined) {
+    const web = { ...((config.web as Record<string, unknown> | undefined) ?? {}) };
+    if (opts.web === 'off') web.enabled = false;
+    else {
+      try {
+        const { parseListen } = await import('../web/config.js');
+        parseListen(opts.web);
+      } catch (err) {
+        process.stderr.write(`qscope daemon: --web: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      web.listen = opts.web;
+      web.enabled = true;
+    }
+    config.web = web;
+  }
   try {
     config.api = await checkDaemonConfig(config, { ...(opts.control !== undefined ? { control: opts.control } : {}), ...(opts.data !== undefined ? { data: opts.data } : {}) }, opts.config);
   } catch (err) {

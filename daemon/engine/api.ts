@@ -63,6 +63,8 @@ export interface SessionStatus {
   /** For a replay: the source session id and the decisions that differed. */
   replayOf?: string;
   mismatches?: number;
+  /** The plan's validated parameters. */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 export interface InstrumentStatus extends DriverDescription {

@@ -14,6 +14,7 @@ import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import type { StreamRow } from '../../pipelines/core/recorded-session.js';
 import { modelHash } from '../../pipelines/core/model-files.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
 import { ParamsError, describeAjvError } from '../../pipelines/core/params.js';
@@ -304,6 +305,7 @@ export class Engine {
         instruments: s.instruments,
         ...(s.pipeline ? { pipeline: s.pipeline } : {}),
         ...(s.source?.replayOf ? { replayOf: s.source.replayOf } : {}),
+        params: s.params,
       };
     } finally {
       r.close();
@@ -377,6 +379,16 @@ export class Engine {
         if (out.length >= limit) break;
       }
       return out;
+    } finally {
+      r.close();
+    }
+  }
+
+  /** The recorded streams of session `id` (instrument frames and results) with their counts. */
+  streams(id: string): StreamRow[] {
+    const r = this.openStored(id);
+    try {
+      return r.streams();
     } finally {
       r.close();
     }

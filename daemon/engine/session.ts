@@ -240,6 +240,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       instruments: { ...this.d.instruments },
       ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
       ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
+      params: this.d.params,
     };
   }
 
