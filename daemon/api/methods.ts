@@ -95,6 +95,7 @@ export const METHODS: Record<string, MethodDef> = {
       properties: {
         plan: ID_STRING,
         params: { type: 'object' },
+        onFault: { enum: ['fail', 'suspend'], description: "What an instrument fault does: end the session as failed, or suspend it until sessions.resume / sessions.abort (default: the plan's onFault)." },
         meta: {
           type: 'object',
           additionalProperties: false,
@@ -103,7 +104,7 @@ export const METHODS: Record<string, MethodDef> = {
       },
     },
     handle: (c, p) =>
-      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined)),
+      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined, p.onFault ? { onFault: p.onFault as 'fail' | 'suspend' } : undefined)),
   },
   'sessions.pause': { description: 'Pauses the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.pauseSession(p.id as string | undefined)) },
   'sessions.resume': { description: 'Resumes the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.resumeSession(p.id as string | undefined)) },

@@ -74,7 +74,7 @@ export interface ControlTarget {
   /** Throws UNKNOWN_PLAN. */
   describePlan(name: string): MaybePromise<PlanDescription>;
   /** Validates params against the plan's schema (INVALID_PARAMS with data.errors), refuses with SESSION_RUNNING. */
-  startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta): Promise<SessionStatus>;
+  startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta, opts?: { onFault?: 'fail' | 'suspend' }): Promise<SessionStatus>;
   /** The given session, or the running one when `id` is undefined (NO_RUNNING_SESSION, UNKNOWN_SESSION, INVALID_SESSION_STATE). */
   pauseSession(id?: string): Promise<SessionStatus>;
   resumeSession(id?: string): Promise<SessionStatus>;

@@ -26,6 +26,11 @@ export interface StartOptions {
   pipelineParams?: Record<string, unknown>;
   /** Session id to use (tests, imports); default: a new sortable id. */
   id?: string;
+  /**
+   * What a driver fault does in this session, overriding the plan's `onFault`:
+   * `suspend` keeps the session open until the operator resumes or aborts (decision 1300).
+   */
+  onFault?: 'fail' | 'suspend';
 }
 
 export interface SessionProgress {

@@ -228,6 +228,7 @@ export class Engine {
       publish: (f) => this.framesSubject.next(f),
       notify: (type, detail) => this.eventsSubject.next({ sessionId: id, type, status: run.status(), ...(detail !== undefined ? { detail } : {}) }),
       ...(replay ? { replay } : {}),
+      ...(opts.onFault ? { onFault: opts.onFault } : {}),
     });
     this.current = run;
     this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
