@@ -8,6 +8,7 @@ import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoSimFactory } from './piezo/index.js';
 import { hbtSimFactory } from './hbt/index.js';
+import { cameraSimFactory } from './camera/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -16,5 +17,6 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
   registry.register(hbtSimFactory);
+  registry.register(cameraSimFactory);
   return registry;
 }
