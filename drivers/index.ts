@@ -9,6 +9,7 @@ import { odmrSimFactory } from './odmr/index.js';
 import { piezoSimFactory } from './piezo/index.js';
 import { hbtSimFactory } from './hbt/index.js';
 import { cameraSimFactory } from './camera/index.js';
+import { forceSimFactory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -18,5 +19,6 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(piezoSimFactory);
   registry.register(hbtSimFactory);
   registry.register(cameraSimFactory);
+  registry.register(forceSimFactory);
   return registry;
 }
