@@ -7,7 +7,7 @@ import { DriverRegistry } from './core/registry.js';
 import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoSimFactory } from './piezo/index.js';
-import { hbtSimFactory } from './hbt/index.js';
+import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
 import { cameraSimFactory } from './camera/index.js';
 import { forceSimFactory } from './force/index.js';
 
@@ -18,6 +18,7 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
   registry.register(hbtSimFactory);
+  registry.register(hbtBridgeFactory);
   registry.register(cameraSimFactory);
   registry.register(forceSimFactory);
   return registry;
