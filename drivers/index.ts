@@ -8,8 +8,8 @@ import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoSimFactory } from './piezo/index.js';
 import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
-import { cameraSimFactory } from './camera/index.js';
-import { forceSimFactory } from './force/index.js';
+import { cameraBridgeFactory, cameraSimFactory } from './camera/index.js';
+import { forceBridgeFactory, forceSimFactory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -20,6 +20,8 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(hbtSimFactory);
   registry.register(hbtBridgeFactory);
   registry.register(cameraSimFactory);
+  registry.register(cameraBridgeFactory);
   registry.register(forceSimFactory);
+  registry.register(forceBridgeFactory);
   return registry;
 }

@@ -74,7 +74,7 @@ export async function startTestBridge(o) {
     const key = `${inst.id}/${env.method}`;
     const index = cursors[key] ?? 0;
     if (o.holdAt && o.holdAt.method === env.method && o.holdAt.index === index) {
-      process.stdout.write(`HOLD ${key} ${index}\n`);
+      if (o.announce) process.stdout.write(`HOLD ${key} ${index}\n`);
       return; // never answered
     }
     if (index >= frames.length) return reply(rid, env.id, { error: { code: 'SDK', message: `recording of ${key} exhausted after ${frames.length} frames` } });
@@ -146,6 +146,7 @@ export async function startTestBridge(o) {
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const opts = JSON.parse(readFileSync(process.argv[2], 'utf8'));
   opts.recording = JSON.parse(readFileSync(opts.recordingFile, 'utf8'));
+  opts.announce = true;
   const b = await startTestBridge(opts);
   process.stdout.write(`READY ${b.control}\n`);
   process.on('SIGTERM', async () => {

@@ -31,7 +31,7 @@ export abstract class BridgeDriver extends Driver {
   constructor(
     id: string,
     clock: Clock,
-    protected readonly settings: BridgeSettings,
+    protected readonly bridgeSettings: BridgeSettings,
   ) {
     super(id, clock);
   }
@@ -45,20 +45,20 @@ export abstract class BridgeDriver extends Driver {
     this.link = undefined;
     await old?.close();
     const link = new BridgeLink({
-      endpoint: this.settings.endpoint,
+      endpoint: this.bridgeSettings.endpoint,
       owner: this.id,
-      ...(this.settings.heartbeatMs !== undefined ? { heartbeatMs: this.settings.heartbeatMs } : {}),
-      ...(this.settings.deadlineMs !== undefined ? { deadlineMs: this.settings.deadlineMs } : {}),
-      ...(this.settings.curve ? { curve: this.settings.curve } : {}),
+      ...(this.bridgeSettings.heartbeatMs !== undefined ? { heartbeatMs: this.bridgeSettings.heartbeatMs } : {}),
+      ...(this.bridgeSettings.deadlineMs !== undefined ? { deadlineMs: this.bridgeSettings.deadlineMs } : {}),
+      ...(this.bridgeSettings.curve ? { curve: this.bridgeSettings.curve } : {}),
     });
     const hello = await this.clock.hold(link.open());
-    const mine = hello.instruments.filter((i) => (this.settings.instrument ? i.id === this.settings.instrument : i.kind === this.kind));
+    const mine = hello.instruments.filter((i) => (this.bridgeSettings.instrument ? i.id === this.bridgeSettings.instrument : i.kind === this.kind));
     const fail = async (msg: string): Promise<never> => {
       await link.close();
       throw new DriverError('CONFIG', this.id, msg);
     };
     const names = hello.instruments.map((i) => `${i.id} (${i.kind})`).join(', ') || 'none';
-    if (mine.length === 0) await fail(this.settings.instrument ? `bridge ${hello.bridge?.name} has no instrument '${this.settings.instrument}' (it has: ${names})` : `bridge ${hello.bridge?.name} has no ${this.kind} instrument (it has: ${names})`);
+    if (mine.length === 0) await fail(this.bridgeSettings.instrument ? `bridge ${hello.bridge?.name} has no instrument '${this.bridgeSettings.instrument}' (it has: ${names})` : `bridge ${hello.bridge?.name} has no ${this.kind} instrument (it has: ${names})`);
     if (mine.length > 1) await fail(`bridge ${hello.bridge?.name} has several ${this.kind} instruments (${names}): name one with \`instrument\``);
     if (mine[0]!.kind !== this.kind) await fail(`bridge instrument '${mine[0]!.id}' is a ${mine[0]!.kind}, not a ${this.kind}`);
     this.link = link;
@@ -100,7 +100,7 @@ export abstract class BridgeDriver extends Driver {
       this.requireReady(method, true);
       throw new DriverError('NOT_CONNECTED', this.id, `${method} refused: no bridge link`);
     }
-    const deadlineMs = (this.settings.deadlineMs ?? 5000) + durationMs;
+    const deadlineMs = (this.bridgeSettings.deadlineMs ?? 5000) + durationMs;
     try {
       return await this.clock.hold(link.request(method, params, { instrument: this.remote!.id, deadlineMs }));
     } catch (err) {
