@@ -73,7 +73,7 @@ export class Daemon {
     const clockDesc = this.clock.kind === 'scaled' ? `scaled x${(this.clock as { speed?: number }).speed}` : this.clock.kind;
     this.log.info({ config: this.opts.configFile, clock: clockDesc, seed: this.config.rig.seed }, 'qscope daemon starting');
 
-    const built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world });
+    const built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world, log: this.log });
     for (const [id, driver] of built) {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });

@@ -6,7 +6,7 @@
 import { DriverRegistry } from './core/registry.js';
 import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
-import { piezoSimFactory } from './piezo/index.js';
+import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
 import { cameraBridgeFactory, cameraSimFactory } from './camera/index.js';
 import { forceBridgeFactory, forceSimFactory } from './force/index.js';
@@ -17,6 +17,7 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(rfSimFactory);
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
+  registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
   registry.register(hbtBridgeFactory);
   registry.register(cameraSimFactory);
