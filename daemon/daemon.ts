@@ -1,9 +1,13 @@
 /**
  * The composition root: the one place that builds the daemon from a config.
  * It makes the clock and the simulated world, builds and connects the
- * drivers, starts the services (each isolated: a failing service is logged
- * with its owner and the rest carry on), logs `ready`, optionally runs the
- * configured demo plan once, and on stop() tears everything down in reverse.
+ * drivers, starts the services, logs `ready`, optionally runs the configured
+ * demo plan once, and on stop() tears everything down in reverse.
+ *
+ * It never pretends: the rig lock (daemon/rig-lock.ts) is taken before any
+ * instrument is connected, and a configured service that fails to start makes
+ * start() undo everything it did (stop the started services, disconnect the
+ * drivers, release the lock) and reject with a DaemonStartError.
  */
 import { skip } from 'rxjs';
 import { createClock, type Clock, type ClockOptions } from '../drivers/core/clock.js';
@@ -15,6 +19,16 @@ import type { DemoConfig, QscopeConfig, RigConfig } from './config.js';
 import type { Logger } from '../drivers/core/log.js';
 import { createServices, type Service, type ServiceContext } from './services.js';
 import { version as packageVersion } from './package.js';
+import { RigLock, rigLockKeys } from './rig-lock.js';
+
+/** start() failed: nothing the daemon started is left running. */
+export class DaemonStartError extends Error {
+  readonly code = 'DAEMON_START_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DaemonStartError';
+  }
+}
 
 export interface DaemonOptions {
   config: QscopeConfig;
@@ -29,6 +43,8 @@ export interface DaemonOptions {
   services?: Service[];
   /** Run the configured demo after start-up (default: when the config enables one). */
   runDemo?: boolean;
+  /** Directory of the rig locks (default: daemon/rig-lock.ts defaultLockDir()). */
+  lockDir?: string;
 }
 
 /**
@@ -63,6 +79,7 @@ export class Daemon {
   private readonly driverMap = new Map<string, Driver>();
   private readonly unsubscribers: (() => void)[] = [];
   private stopping: Promise<void> | undefined;
+  private rigLock: RigLock | undefined;
   /** Settles when the demo (if any) has finished or been skipped. */
   demo: Promise<void> = Promise.resolve();
 
@@ -88,7 +105,21 @@ export class Daemon {
       this.log.warn({ instruments: real }, `real instruments (${real.join(', ')}): the rig runs on the real clock, the requested ${this.opts.speed !== undefined ? `--speed ${this.opts.speed}` : `${this.config.rig.clock} clock`} is ignored`);
     }
 
-    const built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world });
+    // One daemon per rig: refused (naming the holder) before any instrument is touched.
+    try {
+      this.rigLock = RigLock.acquire(rigLockKeys(this.config), this.opts.lockDir);
+    } catch (err) {
+      throw new DaemonStartError(`refusing to start: ${(err as Error).message}`, { cause: err });
+    }
+
+    let built: Map<string, Driver>;
+    try {
+      built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world, log: this.log });
+    } catch (err) {
+      this.rigLock.release();
+      this.rigLock = undefined;
+      throw err;
+    }
     for (const [id, driver] of built) {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });
@@ -131,7 +162,11 @@ export class Daemon {
         this.started.push(service);
         this.log.info({ owner: service.name }, `service ${service.name} started`);
       } catch (err) {
-        this.log.error({ owner: service.name, err: (err as Error).message }, `service ${service.name} failed to start`);
+        // A configured service that cannot serve stops the daemon: never `ready` without it.
+        const msg = (err as Error).message;
+        this.log.error({ owner: service.name, err: msg }, `service ${service.name} failed to start`);
+        await this.stop(`service ${service.name} failed to start`);
+        throw new DaemonStartError(`service ${service.name} failed to start: ${msg}`, { cause: err });
       }
     }
 
@@ -216,6 +251,8 @@ export class Daemon {
     }
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.log.info({ drivers: disconnected }, `drivers disconnected (${disconnected.length}/${this.driverMap.size})`);
+    this.rigLock?.release();
+    this.rigLock = undefined;
     this.log.info('qscope daemon stopped');
   }
 }

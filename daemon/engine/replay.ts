@@ -160,14 +160,18 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     const config = row.config as { rig?: { seed?: number }; scene?: Record<string, unknown>; instruments?: Record<string, InstrumentConfig> };
     const source = new ReplaySource(reader, { seed: Number.isInteger(config.rig?.seed) ? config.rig!.seed! : 0, clock, ...(config.scene ? { scene: config.scene } : {}) });
 
-    const canRunPlan = !o.framesOnly && o.plans.has(row.plan) && config.instruments !== undefined && Object.values(config.instruments).every((c) => o.registry.get(c.kind, c.impl));
+    const canRunPlan = !o.framesOnly && o.plans.has(row.plan) && config.instruments !== undefined && Object.values(config.instruments).every((c) => typeof c === "object" && c !== null && o.registry.get(c.kind, c.impl));
     let drivers: Map<string, Driver>;
     let plans: PlanRegistry;
     let planName: string;
     let params: Record<string, unknown>;
     let instruments: Record<string, string> | undefined;
     if (canRunPlan) {
-      drivers = await o.registry.build(config.instruments!, { clock, world: source });
+      // The recorded config is input like any other (an imported manifest carries whatever it likes): the same
+      // instrument schemas as a live config, size bounds included, before anything is built.
+      const { ConfigValidator } = await import('../config.js');
+      const checked = new ConfigValidator(o.registry).validateInstruments(structuredClone(config.instruments), `${reader.path} (recorded config)`);
+      drivers = await o.registry.build(checked, { clock, world: source });
       plans = o.plans;
       planName = row.plan;
       params = row.params;
