@@ -18,7 +18,7 @@ import { CONTINUE, type StopDecision } from '../core/stopping.js';
 import { renderMapPng } from '../core/png-image.js';
 import { calibrate, type CalibrationResult } from './calibration.js';
 import type { G2Method } from './estimate.js';
-import { HbtScanData, estimateMaps, imageFwhm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
+import { HbtScanData, estimateMaps, imageFwhm, plPsfFwhmNm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
 import { shapeFixedFitter, type ShapeFixedFitter } from './shape-fixed-ml.js';
 import type { CnnClient } from './cnn-client.js';
 
@@ -185,17 +185,12 @@ export async function computeFinalOutputs(
   cnn?: (h: Float64Array, n: number) => Promise<{ g2: Float32Array; std: Float32Array }>,
 ): Promise<PipelineOutput[]> {
   const meta = data.meta;
-  // The pooling kernel follows the measured PL width (the PL map is well exposed).
-  let poolSigmaPx = poolKernelSigmaPx(p.psfFwhmNm, meta.pixelSizeNm);
   const plOnly = await estimateMaps(data, { method: 'shape-fixed-ml', calibration: cal });
-  try {
-    poolSigmaPx = poolKernelSigmaPx(imageFwhm(plOnly, meta).pl.fwhm, meta.pixelSizeNm);
-  } catch {
-    // A flat PL map (no emitter in the field): keep the configured PSF.
-  }
+  const poolSigmaPx = poolKernelSigmaPx(plPsfFwhmNm(plOnly.pl, meta, p.psfFwhmNm), meta.pixelSizeNm);
   const maps = p.method === 'shape-fixed-ml' ? plOnly : await estimateMaps(data, { method: p.method, calibration: cal, ...(cnn ? { cnn } : {}), poolSigmaPx });
   return mapOutputs(maps, meta.ny, meta.nx, meta.pixelSizeNm, p.method);
 }
+
 
 /**
  * The maps so far (`g2.live_pl`, `live_g2`, `live_G2`, `live_dwell_s`: f32 [ny, nx], NaN where no pixel

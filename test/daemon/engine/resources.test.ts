@@ -20,7 +20,7 @@ function activeResources(): Record<string, number> {
 }
 
 describe('a finished session leaves nothing behind', () => {
-  it('antibunching-scan five times: the same counts after each session as after the first', async () => {
+  it('antibunching-scan three times: the same counts after each session as after the first', async () => {
     const rig = await scanRig({}, 4);
     try {
       const params = { nx: 2, ny: 2, prescanPixels: 4, calibrationS: 120, maxDwellS: 2, method: 'pooled' };
@@ -42,7 +42,7 @@ describe('a finished session leaves nothing behind', () => {
       };
       const first = await snapshot();
       expect(first.liveRuns).toBe(0); // the finished run (pipeline, recorder, subscriptions) is no longer referenced
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 2; i++) {
         const next = await snapshot();
         expect(next.liveRuns).toBe(0);
         expect(next.statusKept).toBe(first.statusKept);
@@ -53,7 +53,7 @@ describe('a finished session leaves nothing behind', () => {
     } finally {
       await rig.cleanup();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('the engine keeps the final status of its recent sessions only, and the run it holds has let go of its pipeline', async () => {
     const rig = await scanRig({}, 4);
@@ -75,5 +75,5 @@ describe('a finished session leaves nothing behind', () => {
     } finally {
       await rig.cleanup();
     }
-  }, 60_000);
+  }, 120_000);
 });
