@@ -9,7 +9,7 @@ import { RealClock } from '../../drivers/core/clock.js';
 import { Driver, type DriverDescription } from '../../drivers/core/driver.js';
 import { OutOfRangeError } from '../../drivers/core/errors.js';
 import { makeFrame, type Frame } from '../../drivers/core/frame.js';
-import type { ControlTarget, DaemonStatus, LiveFrame, PlanDescription, PlanSummary, SessionMeta, SessionStatus } from './target.js';
+import type { ControlTarget, DaemonStatus, LiveFrame, PlanDescription, PlanSummary, SessionMeta, SessionStatus, StreamInfo } from './target.js';
 import { createAjv, describeErrors, fieldErrors } from './validation.js';
 
 function codeError(code: string, message: string, data?: unknown): Error {
@@ -241,6 +241,12 @@ export class MemoryTarget implements ControlTarget {
   }
   listSessions(): SessionStatus[] {
     return [...this.sessions.values()].map((s) => ({ ...s.status }));
+  }
+  sessionStreams(id: string): StreamInfo[] {
+    return [...this.session(id).recording].map(([name, frames]) => {
+      const h = frames[0]?.header;
+      return { name, kind: 'instrument', dtype: String(h?.dtype ?? 'f64'), shape: (h?.shape as number[]) ?? [], count: frames.length };
+    });
   }
   sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number): Frame[] {
     const rec = this.session(id).recording.get(stream);

@@ -101,6 +101,7 @@ export const METHODS: Record<string, MethodDef> = {
       properties: {
         plan: ID_STRING,
         params: { type: 'object' },
+        onFault: { enum: ['fail', 'suspend'], description: "What an instrument fault does: end the session as failed, or suspend it until sessions.resume / sessions.abort (default: the plan's onFault)." },
         meta: {
           type: 'object',
           additionalProperties: false,
@@ -109,13 +110,21 @@ export const METHODS: Record<string, MethodDef> = {
       },
     },
     handle: (c, p) =>
-      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined)),
+      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined, p.onFault ? { onFault: p.onFault as 'fail' | 'suspend' } : undefined)),
   },
   'sessions.pause': { description: 'Pauses the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.pauseSession(p.id as string | undefined)) },
   'sessions.resume': { description: 'Resumes the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.resumeSession(p.id as string | undefined)) },
   'sessions.abort': { description: 'Aborts the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.abortSession(p.id as string | undefined)) },
   'sessions.status': { description: 'Status of the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.sessionStatus(p.id as string | undefined)) },
   'sessions.list': { description: 'Every recorded session, oldest first.', params: NO_PARAMS, handle: (c) => r(c.target.listSessions()) },
+  'sessions.streams': {
+    description: 'The recorded streams of the given or the running session: name, kind, dtype, shape, count (seqs 0 … count − 1).',
+    params: SESSION_ID,
+    async handle(c, p) {
+      const id = (p.id as string | undefined) ?? (await c.target.sessionStatus(undefined)).id;
+      return { result: await c.target.sessionStreams(id) };
+    },
+  },
   'sessions.frames': {
     description: 'Recorded frames of one stream, fromSeq..toSeq inclusive; payloads follow as extra parts.',
     params: {

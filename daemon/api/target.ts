@@ -59,6 +59,18 @@ export interface FramePage {
   nextSeq: number | null;
 }
 
+/** One recorded stream of a session (`sessions.streams`). */
+export interface StreamInfo {
+  name: string;
+  /** `instrument` frames or pipeline `result`s. */
+  kind: 'instrument' | 'result';
+  dtype: string;
+  shape: number[];
+  unit?: string | null;
+  /** Frames recorded: seqs 0 … count − 1. */
+  count: number;
+}
+
 /** One frame or pipeline result of a session, as it happens. */
 export interface LiveFrame {
   session: string;
@@ -80,7 +92,7 @@ export interface ControlTarget {
   /** Throws UNKNOWN_PLAN. */
   describePlan(name: string): MaybePromise<PlanDescription>;
   /** Validates params against the plan's schema (INVALID_PARAMS with data.errors), refuses with SESSION_RUNNING. */
-  startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta): Promise<SessionStatus>;
+  startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta, opts?: { onFault?: 'fail' | 'suspend' }): Promise<SessionStatus>;
   /** The given session, or the running one when `id` is undefined (NO_RUNNING_SESSION, UNKNOWN_SESSION, INVALID_SESSION_STATE). */
   pauseSession(id?: string): Promise<SessionStatus>;
   resumeSession(id?: string): Promise<SessionStatus>;
@@ -95,6 +107,8 @@ export interface ControlTarget {
    * not after (a page says where to continue). Throws UNKNOWN_SESSION / UNKNOWN_STREAM.
    */
   sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number, maxBytes?: number): MaybePromise<Frame[] | FramePage>;
+  /** The recorded streams of a session with their frame counts (UNKNOWN_SESSION). */
+  sessionStreams(id: string): MaybePromise<StreamInfo[]>;
   /** Every frame and pipeline result of the running session, as it happens. */
   readonly frames$: Observable<LiveFrame>;
   /** Status snapshots on every state change and progress step (optional). */

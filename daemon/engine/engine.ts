@@ -14,6 +14,7 @@ import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import type { StreamRow } from '../../pipelines/core/recorded-session.js';
 import { modelHash } from '../../pipelines/core/model-files.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
 import { ParamsError, describeAjvError } from '../../pipelines/core/params.js';
@@ -88,6 +89,7 @@ export class Engine {
     return {
       state: running ? 'busy' : 'idle',
       clock: this.clock.kind,
+      ...(this.clock.kind === 'real' ? { clockSpeed: 1 } : this.clock.kind === 'scaled' ? { clockSpeed: (this.clock as { speed?: number }).speed ?? 1 } : {}),
       sessionsDir: this.store.dir,
       ...(running ? { session: running.status() } : {}),
       instruments: [...this.drivers.values()].map((d) => ({ id: d.id, kind: d.kind, impl: d.impl, state: d.state, ...this.ownerField(d.id) })),
@@ -139,7 +141,7 @@ export class Engine {
   }
 
   describePlan(name: string): PlanDescription {
-    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', `plan: unknown '${name}' (known: ${this.plans.list().map((p) => p.name).join(', ') || 'none'})`);
+    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', this.plans.unknown(name));
     return this.plans.describe(name);
   }
 
@@ -151,6 +153,8 @@ export class Engine {
    */
   start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
     if (this.stopped) return Promise.reject(new EngineError('BAD_STATE', 'engine is stopping: no new session may start'));
+    // An unknown plan is reported as such, even while a session runs (replays bring their own plan or none).
+    if (!replay && !this.plans.has(planName)) return Promise.reject(new EngineError('UNKNOWN_PLAN', this.plans.unknown(planName)));
     if (this.current && !this.current.isFinal()) return Promise.reject(new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`));
     if (this.pendingStart) return Promise.reject(new EngineError('SESSION_RUNNING', 'another session is starting; one session per rig'));
     const starting = this.doStart(planName, params, opts, replay).finally(() => {
@@ -228,6 +232,7 @@ export class Engine {
       publish: (f) => this.framesSubject.next(f),
       notify: (type, detail) => this.eventsSubject.next({ sessionId: id, type, status: run.status(), ...(detail !== undefined ? { detail } : {}) }),
       ...(replay ? { replay } : {}),
+      ...(opts.onFault ? { onFault: opts.onFault } : {}),
     });
     this.current = run;
     this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
@@ -300,6 +305,7 @@ export class Engine {
         instruments: s.instruments,
         ...(s.pipeline ? { pipeline: s.pipeline } : {}),
         ...(s.source?.replayOf ? { replayOf: s.source.replayOf } : {}),
+        params: s.params,
       };
     } finally {
       r.close();
@@ -373,6 +379,16 @@ export class Engine {
         if (out.length >= limit) break;
       }
       return out;
+    } finally {
+      r.close();
+    }
+  }
+
+  /** The recorded streams of session `id` (instrument frames and results) with their counts. */
+  streams(id: string): StreamRow[] {
+    const r = this.openStored(id);
+    try {
+      return r.streams();
     } finally {
       r.close();
     }

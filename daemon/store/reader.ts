@@ -87,6 +87,17 @@ export class SessionReader implements RecordedSession {
   }
 
   /**
+   * Rows of one stream in seq order as stored, undecoded: the header JSON without stream/seq/t, and the
+   * payload bytes (for comparisons that need no decoding).
+   */
+  *rawFrames(table: FrameTable, stream: string): Generator<{ seq: number; t: number; header: string; payload: Buffer }> {
+    const it = this.db
+      .prepare(`SELECT f.seq AS seq, f.t AS t, f.header AS header, f.payload AS payload FROM ${table} f JOIN streams s ON s.id = f.stream_id WHERE s.name = ? ORDER BY f.seq`)
+      .iterate(stream);
+    yield* it as Iterable<{ seq: number; t: number; header: string; payload: Buffer }>;
+  }
+
+  /**
    * Seq and payload size of up to `limit` frames of `stream` in [fromSeq, toSeq], in seq order, without reading
    * the payloads (SQLite answers `length()` of a blob from the record header): lets a reader cap a reply by bytes
    * before it reads anything big.

@@ -77,9 +77,19 @@ export class SessionStore {
     return join(this.dir, `${id}.db`);
   }
 
-  /** A session id in this directory, or a path to a `.db` file anywhere. */
+  /** A session id in this directory, `latest` (the newest one here), or a path to a `.db` file anywhere. */
   resolve(idOrPath: string): string {
     if (idOrPath.endsWith('.db') || idOrPath.includes('/')) return resolve(idOrPath);
+    if (idOrPath === 'latest') {
+      let names: string[] = [];
+      try {
+        names = readdirSync(this.dir).filter((n) => n.endsWith('.db') && isSessionId(n.slice(0, -3))).sort();
+      } catch {
+        // no directory: no sessions
+      }
+      if (names.length === 0) throw new RangeError(`session id: 'latest', but there are no sessions in ${this.dir}`);
+      return join(this.dir, names.at(-1)!);
+    }
     return this.pathOf(idOrPath);
   }
 

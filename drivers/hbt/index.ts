@@ -4,6 +4,7 @@
  */
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
+import { bridgeFactory } from '../core/bridge/factory.js';
 
 export type { HbtCorrelator, HistogramFields } from './interface.js';
 export { EMITTER_SCENE_SCHEMA } from './scene.js';
@@ -28,3 +29,9 @@ export const hbtSimFactory: DriverFactory = {
     return new SimulatedHbt(id, ctx.world, settings);
   },
 };
+
+/** `impl: bridge` — a time tagger behind a vendor-SDK bridge (drivers/hbt/bridge.ts, docs/BRIDGE.md). */
+export const hbtBridgeFactory: DriverFactory = bridgeFactory('hbt', async (id, settings, ctx) => {
+  const { BridgeHbt } = await import('./bridge.js');
+  return new BridgeHbt(id, ctx.clock, settings);
+});

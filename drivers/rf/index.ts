@@ -3,6 +3,7 @@ import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 
 export type { RfPulse, RfLimits, RfPulseGenerator, RfTableState } from './rf.js';
+export { inversionHalfWidthHz, inversionPulses } from './rf.js';
 
 export const rfSimFactory: DriverFactory = {
   kind: 'rf',
