@@ -13,7 +13,8 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
         await spec.run(opts);
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
-        process.exitCode = 1;
+        // Bad usage (a non-empty --out, a bad number) is exit 2, like the other commands.
+        process.exitCode = (err as { code?: string }).code === 'USAGE' || err instanceof RangeError ? 2 : 1;
       }
     });
   }
