@@ -16,5 +16,5 @@ export type SessionExporter = (
   /** The dataset arrays written, described (role `dataset`, with `axes`, `unit`, `longName`); the generic part lists them in the manifest. */
   arrays?: Omit<ManifestArray, 'stream' | 'kind'>[];
   /** Axes and unit of the experiment's 2D result maps (e.g. `[y, x]` in nm), by result name (`G2`) or `*` for all. */
-  mapAxes?: Record<string, { axes: ArrayAxis[]; unit?: string; longName?: string }>;
+  mapAxes?: Record<string, { axes: ArrayAxis[]; unit?: string; longName?: string; fftshift?: boolean }>;
 };

@@ -12,6 +12,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMapPng } from '../core/png-image.js';
+import { fftshift2 } from '../core/fftshift.js';
+
+export { fftshift2 };
 import type { ArrayAxis } from '../core/manifest.js';
 import type { RecordedSession } from '../core/recorded-session.js';
 import type { SessionExporter } from '../core/exporter.js';
@@ -169,18 +172,14 @@ export const exportCosy: SessionExporter = (reader: RecordedSession, dir: string
     parameters: { ...grid, ...(p.peaksKHz ? { peaksKHz: p.peaksKHz } : {}) },
     files,
     arrays,
-    mapAxes: { '*': { axes: ax.time } },
+    mapAxes: {
+      '*': { axes: ax.time },
+      spectrum: { axes: ax.frequency, unit: 'a.u.', longName: '2D spectrum magnitude', fftshift: true },
+      map: { axes: ax.time, unit: '1', longName: 'reconstructed time-domain map' },
+      mask: { axes: ax.time, unit: '1', longName: 'sampling mask (1 = measured)' },
+    },
   };
 };
-
-/** `fftshift` of a row-major [n1, n2] array: zero frequency moves from [0, 0] to the middle. */
-export function fftshift2(data: ArrayLike<number>, n1: number, n2: number): Float64Array {
-  const out = new Float64Array(n1 * n2);
-  const h1 = Math.floor(n1 / 2);
-  const h2 = Math.floor(n2 / 2);
-  for (let i = 0; i < n1; i++) for (let j = 0; j < n2; j++) out[((i + h1) % n1) * n2 + ((j + h2) % n2)] = data[i * n2 + j]!;
-  return out;
-}
 
 /** Axes of a [n1, n2] time-domain map (t1 rows, t2 columns) in ms, and of its fftshifted spectrum in kHz. */
 export function cosyAxes(grid: CosyGrid): { time: [ArrayAxis, ArrayAxis]; frequency: [ArrayAxis, ArrayAxis] } {
