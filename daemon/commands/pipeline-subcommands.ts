@@ -15,7 +15,7 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
         // A bad dataset or option is exit 2 (nothing done), like every other command's bad input.
-        process.exitCode = isInputError(err) ? EXIT.badInput : EXIT.notCompleted;
+        process.exitCode = isInputError(err) || (err as { code?: string }).code === 'USAGE' || err instanceof RangeError ? EXIT.badInput : EXIT.notCompleted;
       }
     });
   }
