@@ -888,7 +888,7 @@ class Bpdn {
     const double t0 = Now();
     const size_t N = n_;
     const double radius = std::sqrt(std::max(o_.zeta, 0.0));
-    std::vector<double> z(N), x(N), y(N), prev(N, 0);
+    std::vector<double> z(N), x(N), y(N);
     for (size_t i = 0; i < N; i++) z[i] = mask[i] ? data[i] : 0.0;
     const double t = o_.threshold;
     for (size_t it = 1; it <= o_.maxIter; it++) {
@@ -905,13 +905,13 @@ class Bpdn {
         for (size_t i = 0; i < N; i++)
           if (mask[i]) y[i] = data[i] + (y[i] - data[i]) * k;
       }
+      // fixed-point residual ‖y − x‖ (zero at a solution: x feasible and a prox point)
       double ch = 0, nx = 0;
       for (size_t i = 0; i < N; i++) {
         z[i] += y[i] - x[i];
-        ch += (x[i] - prev[i]) * (x[i] - prev[i]);
+        ch += (y[i] - x[i]) * (y[i] - x[i]);
         nx += x[i] * x[i];
       }
-      prev = x;
       r.iterations = it;
       if (it > 5 && ch <= o_.tol * o_.tol * std::max(nx, 1e-300)) break;
       if (cancel.load()) break;

@@ -53,9 +53,9 @@ export interface SolveSettings {
 export const DEFAULT_SOLVE: SolveSettings = Object.freeze({
   method: 'admm',
   maxIter: 200,
-  rho1: 1e-2,
-  rho2: 1e-2,
-  alpha: 1e-2,
+  rho1: 3e-2,
+  rho2: 3e-2,
+  alpha: 3e-2,
   tau: 1,
   tol: 1e-3,
   stopAtDiscrepancy: true,
