@@ -23,6 +23,8 @@ export interface MrfmProblem {
   /** (nx, ny, nf) aN², NaN where not sampled. */
   measurement: Float64Array;
   noise: NoiseModel;
+  /** Standard error of each point as the instrument reported it, (nx, ny, nf) aN² (default: from the noise model). */
+  se?: Float64Array;
   /** Simulation only: the true density (nx, ny, nz), for the RMSE curve. */
   truth?: Float64Array;
 }
@@ -102,7 +104,10 @@ export async function reconstructMrfm(p: MrfmProblem, s: SolveSettings = DEFAULT
     sampled++;
   }
   if (sampled === 0) throw new MrfmInputError('measurement: no sampled point (all NaN)');
-  const energy = noiseEnergy(p.noise, p.measurement);
+  let energy = 0;
+  if (p.se) {
+    for (let i = 0; i < M; i++) if (mask[i]) energy += p.se[i]! ** 2;
+  } else energy = noiseEnergy(p.noise, p.measurement);
   let data = p.measurement;
   let cs: CsReport | undefined;
   const useCs = s.cs.transform !== 'none' && (sampled < M || s.cs.mode === 'everywhere');
