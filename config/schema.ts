@@ -15,6 +15,7 @@ import { NUCLEI_SCENE_SCHEMA } from '../drivers/odmr/scene.js';
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
 import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
 import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
+import { MRFM_SCENE_SCHEMA } from '../drivers/force/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
@@ -82,6 +83,7 @@ export const SCENE_SCHEMA = {
     // ---- scene parts: one line each, e.g. `emitters: EMITTERS_SCENE_SCHEMA,` ----
     nuclei: NUCLEI_SCENE_SCHEMA,
     emitters: EMITTER_SCENE_SCHEMA,
+    mrfm: MRFM_SCENE_SCHEMA,
   },
 } as const;
 

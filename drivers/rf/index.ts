@@ -4,6 +4,7 @@ import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { LINK_SETTINGS_SCHEMA, checkLinkSettings } from '../core/io/address.js';
 
 export type { RfPulse, RfLimits, RfPulseGenerator, RfTableState } from './rf.js';
+export { inversionHalfWidthHz, inversionPulses } from './rf.js';
 
 export const rfSimFactory: DriverFactory = {
   kind: 'rf',
