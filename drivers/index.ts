@@ -8,7 +8,7 @@ import { rfScpiFactory, rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtSimFactory } from './hbt/index.js';
-import { forceSimFactory } from './force/index.js';
+import { forceSimFactory, forceSr830Factory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -20,5 +20,6 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
   registry.register(forceSimFactory);
+  registry.register(forceSr830Factory);
   return registry;
 }
