@@ -23,6 +23,7 @@ import { register as registerStart } from './commands/start.js';
 import { register as registerSessionControl } from './commands/session-control.js';
 import { register as registerWatch } from './commands/watch.js';
 import { register as registerKeys } from './commands/keys.js';
+import { register as registerEmulate } from './commands/emulate.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -45,6 +46,7 @@ export function createProgram(): Command {
   registerSessionControl(program);
   registerWatch(program);
   registerKeys(program);
+  registerEmulate(program);
   return program;
 }
 
