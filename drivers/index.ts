@@ -7,8 +7,9 @@ import { DriverRegistry } from './core/registry.js';
 import { rfScpiFactory, rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
-import { hbtSimFactory } from './hbt/index.js';
-import { forceSimFactory, forceSr830Factory } from './force/index.js';
+import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
+import { cameraBridgeFactory, cameraSimFactory } from './camera/index.js';
+import { forceBridgeFactory, forceSimFactory, forceSr830Factory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -19,7 +20,11 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(piezoSimFactory);
   registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
+  registry.register(hbtBridgeFactory);
+  registry.register(cameraSimFactory);
+  registry.register(cameraBridgeFactory);
   registry.register(forceSimFactory);
   registry.register(forceSr830Factory);
+  registry.register(forceBridgeFactory);
   return registry;
 }

@@ -2,6 +2,7 @@
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
 import { LINK_SETTINGS_SCHEMA, checkLinkSettings } from '../core/io/address.js';
+import { bridgeFactory } from '../core/bridge/factory.js';
 import { FORCE_SETTINGS_SCHEMA } from './interface.js';
 
 export type { ForceSensor, ForceSensorSettings, QuadratureFields, ResonatorGeometry, VarianceFields, VarianceRequest } from './interface.js';
@@ -44,3 +45,12 @@ export const forceSr830Factory: DriverFactory = {
     return new Sr830Force(id, ctx.clock, settings as never, ctx.log);
   },
 };
+/** `impl: bridge` — the resonator's lock-in behind a bridge (drivers/force/bridge.ts, docs/BRIDGE.md; e.g. a Zurich Instruments MFLI). */
+export const forceBridgeFactory: DriverFactory = bridgeFactory(
+  'force',
+  async (id, settings, ctx) => {
+    const { BridgeForce } = await import('./bridge.js');
+    return new BridgeForce(id, ctx.clock, settings, ctx.world);
+  },
+  { spinCorrelationMs: { type: 'number', exclusiveMinimum: 0, unit: 'ms', description: 'τ_m of the sample spins (T_m/τ_m independent configurations per measurement)' } },
+);
