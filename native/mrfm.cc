@@ -602,6 +602,12 @@ struct ReconOptions {
   double tau = 1.0;                     // discrepancy factor
   double stagnation = 1e-4;             // relative residual change that counts as stalled
   bool stopAtDiscrepancy = true;
+  // ADMM: ν1, ν2 given relative to ‖A‖² and γ relative to max|Aᵀi| (scale-free defaults)
+  bool relative = false;
+  // stopping rule: 0 discrepancy principle (semi-convergent iterations: Landweber),
+  // 1 convergence, ‖o_k − o_{k−1}‖ ≤ tol·‖o_k‖ (regularised iterations: ADMM)
+  int rule = 0;
+  double tol = 1e-3;
 };
 
 struct ReconResult {
@@ -611,6 +617,7 @@ struct ReconResult {
   long discrepancyIteration = -1;
   std::string reason;
   double setupSeconds = 0, normSquared = 0;
+  double nu1 = 0, nu2 = 0, gamma = 0;  // ADMM parameters used (absolute)
 };
 
 double Now() {
@@ -640,12 +647,17 @@ class Recon {
   }
 
   // Returns true when the iteration should stop (sets the reason).
-  bool Stop(ReconResult& r, size_t it) {
+  bool Stop(ReconResult& r, size_t it, double change) {
     const size_t n = r.residual.size();
     const double res = r.residual.back();
+    if (opt_.rule == 1 && opt_.stopAtDiscrepancy && it >= opt_.minIter && change <= opt_.tol) {
+      if (r.discrepancyIteration < 0 && opt_.noiseEnergy > 0 && res <= opt_.tau * opt_.noiseEnergy) r.discrepancyIteration = long(it);
+      r.reason = "converged";
+      return true;
+    }
     if (r.discrepancyIteration < 0 && opt_.noiseEnergy > 0 && res <= opt_.tau * opt_.noiseEnergy) {
       r.discrepancyIteration = long(it);
-      if (opt_.stopAtDiscrepancy && it >= opt_.minIter) {
+      if (opt_.rule == 0 && opt_.stopAtDiscrepancy && it >= opt_.minIter) {
         r.reason = "discrepancy";
         return true;
       }
@@ -654,7 +666,7 @@ class Recon {
       r.reason = "cancelled";
       return true;
     }
-    if (opt_.stopAtDiscrepancy && n >= 3 && it >= opt_.minIter) {
+    if (opt_.rule == 0 && opt_.stopAtDiscrepancy && n >= 3 && it >= opt_.minIter) {
       const double prev = r.residual[n - 2];
       if (std::fabs(prev - res) <= opt_.stagnation * std::max(res, 1e-300)) {
         r.reason = "stagnated";
@@ -671,8 +683,6 @@ class Recon {
   void Admm(ReconResult& r) {
     const double t0 = Now();
     const size_t N = d_.vol(), H = d_.nfreq(), nz = d_.nz;
-    NormalSolver ns;
-    ns.Factor(op_, opt_.nu1, opt_.nu2);
     // b̂ = Ĝᴴ î (Aᵀi in the frequency domain), once
     std::vector<double> br(nz * H), bi(nz * H);
     {
@@ -680,10 +690,25 @@ class Recon {
       op_.Rfft(data_.data(), yr.data(), yi.data(), d_.nf);
       op_.ApplyGH(yr.data(), yi.data(), br.data(), bi.data());
     }
-    r.setupSeconds = Now() - t0;
+    double nu1 = opt_.nu1, nu2 = opt_.nu2, gamma = opt_.gamma;
+    if (opt_.relative) {
+      std::vector<double> atr(br), ati(bi), ati0(N);
+      op_.Irfft(atr.data(), ati.data(), ati0.data(), nz);
+      double mx = 0;
+      for (double v : ati0) mx = std::max(mx, std::fabs(v));
+      nu1 *= r.normSquared;
+      nu2 *= r.normSquared;
+      gamma *= mx;
+    }
+    r.nu1 = nu1;
+    r.nu2 = nu2;
+    r.gamma = gamma;
     std::vector<double> o(N, 0), op(N, 0), l1(N, 0), tx(N, 0), ty(N, 0), tz(N, 0), m2x(N, 0), m2y(N, 0), m2z(N, 0);
     std::vector<double> gx(N), gy(N), gz(N), q(N), qr(nz * H), qi(nz * H), wx(N), wy(N), wz(N);
-    const double nu1 = opt_.nu1, nu2 = opt_.nu2, thr = opt_.gamma / nu2;
+    NormalSolver ns;
+    ns.Factor(op_, nu1, nu2);
+    r.setupSeconds = Now() - t0;
+    const double thr = gamma / nu2;
     for (size_t it = 1;; it++) {
       // o-update: (AᵀA + ν1 I + ν2 DᵀD) o = Aᵀi + λ1 + ν1 o₊ + Dᵀ(λ2 + ν2 o_TV)
       for (size_t i = 0; i < N; i++) {
@@ -701,7 +726,14 @@ class Recon {
       ns.Solve(qr.data(), qi.data());
       op_.Irfft(qr.data(), qi.data(), o.data(), nz);
       // o₊ = max(0, o − λ1/ν1)
-      for (size_t i = 0; i < N; i++) op[i] = std::max(0.0, o[i] - l1[i] / nu1);
+      double dch = 0, dn = 0;
+      for (size_t i = 0; i < N; i++) {
+        const double v = std::max(0.0, o[i] - l1[i] / nu1);
+        dch += (v - op[i]) * (v - op[i]);
+        dn += v * v;
+        op[i] = v;
+      }
+      const double change = std::sqrt(dch / std::max(dn, 1e-300));
       // o_TV = shrink(Do − λ2/ν2, γ/ν2), group-wise per voxel
       Grad(d_, o.data(), gx.data(), gy.data(), gz.data());
       for (size_t i = 0; i < N; i++) {
@@ -721,7 +753,7 @@ class Recon {
       }
       Record(op, r, t0);
       r.iterations = it;
-      if (Stop(r, it)) break;
+      if (Stop(r, it, change)) break;
     }
     r.o.swap(op);
   }
@@ -751,13 +783,16 @@ class Recon {
         ss += s * s;
         sy += s * y;
       }
+      double on = 0;
+      for (size_t i = 0; i < N; i++) on += o1[i] * o1[i];
+      const double change = std::sqrt(ss / std::max(on, 1e-300));
       step = sy > 0 ? ss / sy : gmax;
       step = std::min(std::max(step, gmin), gmax);
       o.swap(o1);
       g.swap(g1);
       Record(o, r, t0);
       r.iterations = it;
-      if (Stop(r, it)) break;
+      if (Stop(r, it, change)) break;
     }
     r.o.swap(o);
   }
@@ -853,7 +888,7 @@ class Bpdn {
     const double t0 = Now();
     const size_t N = n_;
     const double radius = std::sqrt(std::max(o_.zeta, 0.0));
-    std::vector<double> z(N), x(N), y(N), prev(N, 0);
+    std::vector<double> z(N), x(N), y(N);
     for (size_t i = 0; i < N; i++) z[i] = mask[i] ? data[i] : 0.0;
     const double t = o_.threshold;
     for (size_t it = 1; it <= o_.maxIter; it++) {
@@ -870,13 +905,13 @@ class Bpdn {
         for (size_t i = 0; i < N; i++)
           if (mask[i]) y[i] = data[i] + (y[i] - data[i]) * k;
       }
+      // fixed-point residual ‖y − x‖ (zero at a solution: x feasible and a prox point)
       double ch = 0, nx = 0;
       for (size_t i = 0; i < N; i++) {
         z[i] += y[i] - x[i];
-        ch += (x[i] - prev[i]) * (x[i] - prev[i]);
+        ch += (y[i] - x[i]) * (y[i] - x[i]);
         nx += x[i] * x[i];
       }
-      prev = x;
       r.iterations = it;
       if (it > 5 && ch <= o_.tol * o_.tol * std::max(nx, 1e-300)) break;
       if (cancel.load()) break;
@@ -1119,6 +1154,9 @@ class ReconWorker : public Napi::AsyncWorker {
     r.Set("reason", res_.reason);
     r.Set("setupSeconds", res_.setupSeconds);
     r.Set("normSquared", res_.normSquared);
+    r.Set("nu1", res_.nu1);
+    r.Set("nu2", res_.nu2);
+    r.Set("gamma", res_.gamma);
     deferred_.Resolve(r);
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -1180,6 +1218,9 @@ Napi::Value ReconstructStart(const Napi::CallbackInfo& info) {
   opt.tau = Num(o, "tau", 1);
   opt.stagnation = Num(o, "stagnation", 1e-4);
   opt.stopAtDiscrepancy = Num(o, "stopAtDiscrepancy", 1) != 0;
+  opt.relative = Num(o, "relative", 0) != 0;
+  opt.rule = int(Num(o, "rule", 0));
+  opt.tol = Num(o, "tol", 1e-3);
   std::vector<float> ps(psf, psf + d.nf * d.nx * d.ny * d.nz);
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto* w = new ReconWorker(env, std::move(ps), d, vv, std::move(dp), std::move(mask), std::move(truth), opt, cancel);

@@ -14,8 +14,11 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
         await spec.run(opts);
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
-        // A bad dataset or option is exit 2 (nothing done), like every other command's bad input.
-        process.exitCode = isInputError(err) || (err as { code?: string }).code === 'USAGE' || err instanceof RangeError ? EXIT.badInput : EXIT.notCompleted;
+        // A bad dataset or option is exit 2 (nothing done), like every other command's bad input; an error may
+        // also say how to exit itself (exitCode).
+        const code = (err as { exitCode?: unknown }).exitCode;
+        process.exitCode = typeof code === 'number' && Number.isInteger(code) && code > 0 ? code
+          : isInputError(err) || (err as { code?: string }).code === 'USAGE' || err instanceof RangeError ? EXIT.badInput : EXIT.notCompleted;
       }
     });
   }
