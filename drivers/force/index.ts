@@ -1,6 +1,7 @@
 /** Force-sensor factories of kind `force` (registered in drivers/index.ts). */
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
+import { bridgeFactory } from '../core/bridge/factory.js';
 import { FORCE_SETTINGS_SCHEMA } from './interface.js';
 
 export type { ForceSensor, ForceSensorSettings, QuadratureFields, ResonatorGeometry, VarianceFields, VarianceRequest } from './interface.js';
@@ -22,3 +23,13 @@ export const forceSimFactory: DriverFactory = {
     return new SimulatedForce(id, ctx.world, settings as never);
   },
 };
+
+/** `impl: bridge` — the resonator's lock-in behind a bridge (drivers/force/bridge.ts, docs/BRIDGE.md; e.g. a Zurich Instruments MFLI). */
+export const forceBridgeFactory: DriverFactory = bridgeFactory(
+  'force',
+  async (id, settings, ctx) => {
+    const { BridgeForce } = await import('./bridge.js');
+    return new BridgeForce(id, ctx.clock, settings, ctx.world);
+  },
+  { spinCorrelationMs: { type: 'number', exclusiveMinimum: 0, unit: 'ms', description: 'τ_m of the sample spins (T_m/τ_m independent configurations per measurement)' } },
+);
