@@ -13,7 +13,9 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
         await spec.run(opts);
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
-        process.exitCode = 1;
+        // A bad dataset or bad usage exits 2 (BRIEF: CLI exit code 2), anything else 1.
+        const code = (err as { code?: unknown }).code;
+        process.exitCode = code === 'BAD_DATASET' || code === 'BAD_USAGE' ? 2 : 1;
       }
     });
   }
