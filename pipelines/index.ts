@@ -15,5 +15,7 @@ export async function createDefaultPipelineRegistry(): Promise<PipelineRegistry>
   registry.register((await import('./antibunching/pipeline.js')).g2PipelineFactory);
   // ==================== cosy-2d ====================
   registry.register((await import('./cosy/pipeline.js')).cosyPipelineFactory);
+  // ==================== domain-imaging ====================
+  registry.register((await import('./domains/pipeline.js')).domainsPipelineFactory);
   return registry;
 }

@@ -72,5 +72,6 @@ export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
   const registry = new PlanRegistry();
   registry.register((await import('../../pipelines/antibunching/plan.js')).antibunchingScanPlan);
   registry.register((await import('../../pipelines/cosy/plan.js')).cosy2dPlan);
+  registry.register((await import('../../pipelines/domains/plan.js')).domainImagingPlan);
   return registry;
 }

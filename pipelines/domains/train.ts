@@ -46,11 +46,13 @@ export interface TrainOptions {
   textureCache?: string;
   /** Texture side (the paper: 128). */
   size?: number;
+  /** Side of the HR window each training frame is cut from (≤ size; default size): a 64² crop costs a quarter of a 128² frame. */
+  crop?: number;
   log?: (m: string) => void;
   signal?: AbortSignal;
 }
 
-export const DEFAULT_TRAIN = Object.freeze({ steps: 400, batch: 8, lr: 0.005, seed: 1, textures: 32, validation: 4, noise: 0.05, width: 32, checkpointEvery: 25 });
+export const DEFAULT_TRAIN = Object.freeze({ steps: 300, batch: 8, lr: 0.005, seed: 1, textures: 16, validation: 4, noise: 0.05, width: 16, crop: 64, checkpointEvery: 25 });
 
 export interface ValidationMetrics {
   /** HR metrics of the SR output against the held-out truth. */
@@ -117,15 +119,25 @@ export function evaluateSr(net: SrNet, set: { lr: Float32Array[]; hr: Float32Arr
 }
 
 /** One training batch [B, a, a, C] drawn reproducibly for step `step`. */
-export function trainingBatch(textures: readonly Float32Array[], n: number, o: Pick<TrainOptions, 'factor' | 'components' | 'batch' | 'noise' | 'seed'>, step: number): Float32Array {
+export function trainingBatch(textures: readonly Float32Array[], n: number, o: Pick<TrainOptions, 'factor' | 'components' | 'batch' | 'noise' | 'seed' | 'crop'>, step: number): Float32Array {
   const rng = Rng.derive(o.seed, `batch/${step}`);
-  const a = n / o.factor;
+  const crop = o.crop ?? n;
+  const a = crop / o.factor;
   const out = new Float32Array(o.batch * a * a * o.components);
   for (let b = 0; b < o.batch; b++) {
     const tex = textures[rng.int(textures.length)]!;
     const aug = randomAugmentation(rng, n);
     const sigma = o.noise * rng.uniform();
-    out.set(lrFrame(transformTexture(tex, n, aug), n, o.factor, o.components, aug.shift, sigma, rng), b * a * a * o.components);
+    let frame: Float32Array;
+    if (crop === n) frame = lrFrame(transformTexture(tex, n, aug), n, o.factor, o.components, aug.shift, sigma, rng);
+    else {
+      // A crop×crop window of the shifted texture, imaged as if it were periodic (self-consistent for the LR loss).
+      const rolled = hrTruth(transformTexture(tex, n, aug), n, 3, aug.shift);
+      const win = new Float32Array(crop * crop * 3);
+      for (let r = 0; r < crop; r++) win.set(rolled.subarray(r * n * 3, (r * n + crop) * 3), r * crop * 3);
+      frame = lrFrame(win, crop, o.factor, o.components, [0, 0], sigma, rng);
+    }
+    out.set(frame, b * a * a * o.components);
   }
   return out;
 }
@@ -133,8 +145,9 @@ export function trainingBatch(textures: readonly Float32Array[], n: number, o: P
 export async function trainDomains(tf: typeof TF, o: TrainOptions): Promise<TrainReport> {
   const log = o.log ?? (() => undefined);
   const n = o.size ?? TEXTURE_SIZE;
-  const a = n / o.factor;
-  if (!Number.isInteger(a)) throw new RangeError(`size ${n} is not a multiple of factor ${o.factor}`);
+  const crop = o.crop ?? n;
+  const a = crop / o.factor;
+  if (!Number.isInteger(a) || crop > n) throw new RangeError(`crop ${crop} must be ≤ size ${n} and a multiple of factor ${o.factor}`);
   mkdirSync(o.out, { recursive: true });
   const cache = o.textureCache ?? join(o.out, 'textures');
   log(`textures: ${o.textures} training (seeds ${TRAIN_SEED_BASE[o.type]}…), ${o.validation} validation (held-out seeds ${HELDOUT_SEED_BASE[o.type]}…), cache ${cache}`);
