@@ -34,6 +34,7 @@ export async function createDefaultExporters(): Promise<ExporterRegistry> {
   const registry = new ExporterRegistry();
   registry.register('antibunching-scan', (await import('../../pipelines/antibunching/export.js')).exportG2);
   registry.register('cosy-2d', (await import('../../pipelines/cosy/dataset.js')).exportCosy);
+  registry.register('domain-imaging', (await import('../../pipelines/domains/dataset.js')).exportDomains);
   return registry;
 }
 

@@ -78,6 +78,18 @@ export function upsample(method: BaselineMethod, lr: ArrayLike<number>, a: numbe
   return normaliseSpins(out, C);
 }
 
+/**
+ * The interpolation as a matrix U [a·f, a] (periodic, forward geometry): the
+ * up-sampled map of one channel is U·X·Uᵀ before renormalisation (the SR
+ * network's skip connection uses the bicubic one).
+ */
+export function upsampleMatrix(method: BaselineMethod, a: number, f: number): Float32Array {
+  const N = a * f;
+  const U = new Float64Array(N * a);
+  axisTaps(method, a, f).forEach(({ idx, w }, x) => idx.forEach((i, k) => (U[x * a + i]! += w[k]!)));
+  return Float32Array.from(U);
+}
+
 /** In place: unit vectors for C = 3 (a zero vector becomes +ẑ), S_z clipped to [−1, 1] for C = 1. */
 export function normaliseSpins<A extends Float32Array | Float64Array>(s: A, components: number): A {
   if (components === 1) {

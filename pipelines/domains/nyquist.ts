@@ -8,6 +8,9 @@
  */
 import { fft } from '../../native/index.js';
 
+/** Period of Type I cycloids, 2π/atan(D/J) sites at the paper's D/J = 0.3 (decision 1500). */
+export const TYPE1_PERIOD_HR = (2 * Math.PI) / Math.atan(0.3);
+
 /**
  * Dominant period of a periodic n×n map (one channel, row-major), in pixels:
  * the radially binned power spectrum's peak ring, refined by the power-weighted

@@ -10,6 +10,10 @@
  *                   → fixed down-sampling (periodic 23×23 Gaussian, σ = 1, stride f) → LR' [B, a, a, C]
  *   loss = MSE(LR, LR')  (no high-resolution data anywhere in the loss)
  *
+ * qscope adds one fixed skip connection (config `skip: 'bicubic'`, decision
+ * 1501): the final conv's output is added to the bicubic up-sampling of the
+ * input before normalisation, so training starts from the baseline.
+ *
  * The SR output is made physical inside the network: unit spins (v/|v|) for
  * C = 3, tanh for C = 1 (S_z ∈ [−1, 1]) — the "renormalised to unit length"
  * the baselines get too. The down-sampling is the camera's imaging model
@@ -24,6 +28,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { BLUR_KERNEL, BLUR_SIGMA, gaussianTaps } from '../../drivers/camera/imaging.js';
 import { Rng } from '../../drivers/core/rng.js';
+import { upsampleMatrix } from './baselines.js';
 
 export type SrFactor = 4 | 8 | 16;
 export const SR_FACTORS: readonly SrFactor[] = [4, 8, 16];
@@ -41,10 +46,16 @@ export interface SrConfig {
   depth: number;
   /** Leaky ReLU slope. */
   alpha: number;
+  /**
+   * 'bicubic': the final conv's output is added to the bicubic up-sampling of the input before
+   * the spins are normalised (a fixed skip connection, decision 1501), so the network starts at
+   * the baseline and learns a correction; 'none': the paper's network as printed.
+   */
+  skip: 'bicubic' | 'none';
 }
 
 export function defaultSrConfig(factor: SrFactor, components: 1 | 3): SrConfig {
-  return { factor, components, width: 64, depth: 4, alpha: 0.2 };
+  return { factor, components, width: 64, depth: 4, alpha: 0.2, skip: 'bicubic' };
 }
 
 export function checkSrConfig(c: SrConfig): void {
@@ -52,6 +63,7 @@ export function checkSrConfig(c: SrConfig): void {
   if (c.components !== 1 && c.components !== 3) throw new RangeError(`components: must be 1 or 3, got ${c.components}`);
   if (!Number.isInteger(c.width) || c.width < 1 || c.width > 256) throw new RangeError(`width: must be an integer in [1, 256], got ${c.width}`);
   if (!Number.isInteger(c.depth) || c.depth < 1 || c.depth > 8) throw new RangeError(`depth: must be an integer in [1, 8], got ${c.depth}`);
+  if (c.skip !== 'bicubic' && c.skip !== 'none') throw new RangeError(`skip: must be 'bicubic' or 'none', got ${String(c.skip)}`);
 }
 
 /** Down-sampling matrix A [a, N] (N = a·f): LR = A·X·Aᵀ is the periodic Gaussian blur + stride. */
@@ -98,7 +110,7 @@ export interface NamedWeight {
 export class SrNet {
   readonly blocks: ConvBn[] = [];
   readonly out: { w: TF.Variable; b: TF.Variable };
-  private readonly matrices = new Map<number, TF.Tensor2D>();
+  private readonly matrices = new Map<string, TF.Tensor2D>();
   /** Saved name of each variable (tfjs variable names are global, so they carry a per-network prefix). */
   private readonly names = new Map<TF.Variable, string>();
 
@@ -132,8 +144,8 @@ export class SrNet {
       const n = shape.reduce((a, b) => a * b, 1);
       weights.set(name, { name, shape, data: Float32Array.from({ length: n }, (_, i) => fill(i)) });
     };
-    const conv = (name: string, cin: number, cout: number) => {
-      const sd = Math.sqrt(2 / (9 * cin));
+    const conv = (name: string, cin: number, cout: number, gain = 1) => {
+      const sd = gain * Math.sqrt(2 / (9 * cin));
       put(`${name}/w`, [3, 3, cin, cout], () => rng.normal(0, sd));
       put(`${name}/b`, [cout], () => 0);
     };
@@ -145,7 +157,8 @@ export class SrNet {
       put(`c${i}/mean`, [cout], () => 0);
       put(`c${i}/variance`, [cout], () => 1);
     });
-    conv('out', channels.at(-1)![1], config.components);
+    // With the bicubic skip, a small final layer starts the network near the baseline.
+    conv('out', channels.at(-1)![1], config.components, config.skip === 'bicubic' ? 0.1 : 1);
     return new SrNet(tf, config, weights);
   }
 
@@ -227,26 +240,43 @@ export class SrNet {
       h = tf.leakyRelu(h, this.config.alpha) as TF.Tensor4D;
       if (i >= nExpand) h = this.up2(h);
     });
-    const v = tf.conv2d(this.ppad(h), this.out.w as unknown as TF.Tensor4D, 1, 'valid').add(this.out.b) as TF.Tensor4D;
+    let v = tf.conv2d(this.ppad(h), this.out.w as unknown as TF.Tensor4D, 1, 'valid').add(this.out.b) as TF.Tensor4D;
+    if (this.config.skip === 'bicubic') v = v.add(this.separable(x, this.upMatrix(x.shape[1]))) as TF.Tensor4D;
     if (this.config.components === 1) return tf.tanh(v);
     return v.div(v.square().sum(3, true).add(1e-12).sqrt()) as TF.Tensor4D;
   }
 
   /** The fixed down-sampling layer: periodic 23×23 Gaussian (σ = 1) + stride f, [B, N, N, C] → [B, N/f, N/f, C]. */
   downsample(sr: TF.Tensor4D): TF.Tensor4D {
-    const tf = this.tf;
-    const [B, N, , C] = sr.shape;
-    const f = this.config.factor;
-    const a = N / f;
-    let At = this.matrices.get(a);
+    const N = sr.shape[1];
+    const a = N / this.config.factor;
+    let At = this.matrices.get(`down${a}`);
     if (!At) {
-      At = tf.keep(tf.tensor2d(downsampleMatrix(a, f), [a, N]).transpose() as TF.Tensor2D); // [N, a]
-      this.matrices.set(a, At);
+      At = this.tf.keep(this.tf.tensor2d(downsampleMatrix(a, this.config.factor), [a, N]).transpose() as TF.Tensor2D); // [N, a]
+      this.matrices.set(`down${a}`, At);
     }
-    const t = sr.transpose([0, 3, 1, 2]).reshape([B * C * N, N]);
-    const cols = tf.matMul(t, At).reshape([B * C, N, a]).transpose([0, 2, 1]).reshape([B * C * a, N]);
-    const both = tf.matMul(cols, At).reshape([B, C, a, a]);
-    return both.transpose([0, 3, 2, 1]) as TF.Tensor4D;
+    return this.separable(sr, At);
+  }
+
+  /** Uᵀ [a, N] of the bicubic up-sampling (forward geometry) for LR side a. */
+  private upMatrix(a: number): TF.Tensor2D {
+    const N = a * this.config.factor;
+    let Ut = this.matrices.get(`up${a}`);
+    if (!Ut) {
+      Ut = this.tf.keep(this.tf.tensor2d(upsampleMatrix('bicubic', a, this.config.factor), [N, a]).transpose() as TF.Tensor2D);
+      this.matrices.set(`up${a}`, Ut);
+    }
+    return Ut;
+  }
+
+  /** Y = M·X·Mᵀ per image and channel, given Mᵀ [n, m]: [B, n, n, C] → [B, m, m, C]. */
+  private separable(x: TF.Tensor4D, Mt: TF.Tensor2D): TF.Tensor4D {
+    const tf = this.tf;
+    const [B, n, , C] = x.shape;
+    const m = Mt.shape[1];
+    const t = x.transpose([0, 3, 1, 2]).reshape([B * C * n, n]);
+    const cols = tf.matMul(t, Mt).reshape([B * C, n, m]).transpose([0, 2, 1]).reshape([B * C * m, n]);
+    return tf.matMul(cols, Mt).reshape([B, C, m, m]).transpose([0, 3, 2, 1]) as TF.Tensor4D;
   }
 
   /** LR-consistency loss MSE(LR, down(SR(LR))) of a batch (no gradient). */

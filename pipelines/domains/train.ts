@@ -18,7 +18,7 @@ import { mse, psnr, spinCorrelation } from '../core/metrics.js';
 import { upsample } from './baselines.js';
 import { hrTruth, lrFrame, randomAugmentation, transformTexture } from './data.js';
 import { loadSrModel, saveSrModel, type TrainedOn } from './model-io.js';
-import { dominantPeriod } from './nyquist.js';
+import { dominantPeriod, TYPE1_PERIOD_HR } from './nyquist.js';
 import { defaultSrConfig, SrNet, type SrConfig, type SrFactor } from './srnet.js';
 import { HELDOUT_SEED_BASE, seedRange, TEXTURE_SIZE, textureSet, TRAIN_SEED_BASE, type TextureType } from './textures.js';
 
@@ -87,7 +87,7 @@ interface CheckpointState {
 
 /** Period of the textures, HR sites: Type I the cycloid period 2π/atan(D/J); Type II measured on S_z. */
 export function texturePeriod(type: TextureType, textures: readonly Float32Array[], n: number): number {
-  if (type === 1) return (2 * Math.PI) / Math.atan(0.3);
+  if (type === 1) return TYPE1_PERIOD_HR;
   let s = 0;
   for (const t of textures) s += dominantPeriod(Float64Array.from({ length: n * n }, (_, i) => t[i * 3 + 2]!), n);
   return s / textures.length;
