@@ -14,6 +14,7 @@
         "native/svd.cc",
         "native/svt.cc",
         "native/sampling.cc",
+        "native/mrfm.cc",
         "native/spins.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

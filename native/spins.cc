@@ -16,7 +16,7 @@
 // Local field h_i = −∂E/∂S_i (S_i treated as an unconstrained vector). Every
 // term but the anisotropy is bilinear, so E = −½ Σ_i S_i·h_i^pair − K Σ S_iz².
 // The dipolar field is a periodic convolution, computed with the project's
-// FFT (fft::Transform2d) from a kernel summed over (2M+1)² periodic images.
+// FFT (fft::Complex) from a kernel summed over (2M+1)² periodic images.
 //
 //   spinsField(model, spins)  -> Float64Array h (n·n·3)       (sync)
 //   spinsEnergy(model, spins) -> number                       (sync)
@@ -76,7 +76,7 @@ class Hamiltonian {
         re_[a][i] = s[i * 3 + a];
         im_[a][i] = 0;
       }
-      fft::Transform2d(re_[a].data(), im_[a].data(), m_.n, m_.n, false);
+      fft::Complex(re_[a].data(), im_[a].data(), re_[a].data(), im_[a].data(), {m_.n, m_.n}, {0, 1}, false);
     }
     for (std::size_t k = 0; k < nn_; k++) {
       const double xr = re_[0][k], xi = im_[0][k], yr = re_[1][k], yi = im_[1][k];
@@ -88,7 +88,7 @@ class Hamiltonian {
       im_[2][k] *= wzz_[k];
     }
     for (int a = 0; a < 3; a++) {
-      fft::Transform2d(re_[a].data(), im_[a].data(), m_.n, m_.n, true);
+      fft::Complex(re_[a].data(), im_[a].data(), re_[a].data(), im_[a].data(), {m_.n, m_.n}, {0, 1}, true);
       for (std::size_t i = 0; i < nn_; i++) hdip_[i * 3 + a] = re_[a][i];
     }
   }
@@ -183,7 +183,7 @@ class Hamiltonian {
     std::vector<double> im(nn_);
     auto spectrum = [&](std::vector<double>& w) {
       std::fill(im.begin(), im.end(), 0.0);
-      fft::Transform2d(w.data(), im.data(), n, n, false);  // W even: the spectrum is real
+      fft::Complex(w.data(), im.data(), w.data(), im.data(), {n, n}, {0, 1}, false);  // W even: the spectrum is real
     };
     spectrum(xx), spectrum(yy), spectrum(xy), spectrum(zz);
     wxx_ = std::move(xx), wyy_ = std::move(yy), wxy_ = std::move(xy), wzz_ = std::move(zz);

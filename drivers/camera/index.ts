@@ -5,6 +5,7 @@
  */
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
+import { bridgeFactory } from '../core/bridge/factory.js';
 
 export type { Camera, CameraFrameFields, CameraMode, CameraRoi, CameraSensor, CameraCalibration, SnapOptions, SpinComponent } from './interface.js';
 export { MODE_COMPONENTS, CAMERA_CHANNELS, CAMERA_COMMANDS, roiProblem, frameShape } from './interface.js';
@@ -36,3 +37,9 @@ export const cameraSimFactory: DriverFactory = {
     return new SimulatedCamera(id, ctx.world, settings);
   },
 };
+
+/** `impl: bridge` — a GenICam / vendor-SDK camera behind a bridge (drivers/camera/bridge.ts, docs/BRIDGE.md). */
+export const cameraBridgeFactory: DriverFactory = bridgeFactory('camera', async (id, settings, ctx) => {
+  const { BridgeCamera } = await import('./bridge.js');
+  return new BridgeCamera(id, ctx.clock, settings, ctx.world);
+});
