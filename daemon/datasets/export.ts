@@ -39,6 +39,7 @@ export async function createDefaultExporters(): Promise<ExporterRegistry> {
   registry.register('cosy-2d', (await import('../../pipelines/cosy/dataset.js')).exportCosy);
   const { exportMrfm } = await import('../../pipelines/mrfm/export.js');
   registry.register('mrfm-multislice', exportMrfm).register('mrfm-xyz', exportMrfm);
+  registry.register('domain-imaging', (await import('../../pipelines/domains/dataset.js')).exportDomains);
   return registry;
 }
 
