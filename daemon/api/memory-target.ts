@@ -28,7 +28,7 @@ export class MemoryStage extends Driver {
     read: {
       description: 'Reads n values of the signal channel.',
       mutating: false,
-      params: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer', minimum: 1, default: 64 } } },
+      params: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer', minimum: 1, maximum: 1 << 20, default: 64 } } },
     },
     moveTo: {
       description: 'Moves to (x, y) in µm.',
@@ -74,8 +74,8 @@ const STREAM_PLAN: PlanDescription & { roles: object; schema: Record<string, unk
       frames: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100, description: 'frames per stream' },
       streams: { type: 'integer', minimum: 1, maximum: 8, default: 1 },
       values: { type: 'integer', minimum: 1, maximum: 1 << 20, default: 64, description: 'f64 values per frame' },
-      chunk: { type: 'integer', minimum: 1, default: 16, description: 'frames emitted per macrotask' },
-      periodNs: { type: 'integer', minimum: 0, default: 1000000, unit: 'ns' },
+      chunk: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 16, description: 'frames emitted per macrotask' },
+      periodNs: { type: 'integer', minimum: 0, maximum: 1e15, default: 1000000, unit: 'ns' },
       rateHz: { type: 'number', minimum: 0, default: 0, unit: 'Hz', description: 'frames per second per stream in wall time (0: as fast as possible)' },
     },
   },

@@ -26,6 +26,11 @@ export interface StartOptions {
   pipelineParams?: Record<string, unknown>;
   /** Session id to use (tests, imports); default: a new sortable id. */
   id?: string;
+  /**
+   * What a driver fault does in this session, overriding the plan's `onFault`:
+   * `suspend` keeps the session open until the operator resumes or aborts (decision 1300).
+   */
+  onFault?: 'fail' | 'suspend';
 }
 
 export interface SessionProgress {
@@ -70,6 +75,8 @@ export interface InstrumentStatus extends DriverDescription {
 export interface EngineStatus {
   state: 'idle' | 'busy';
   clock: string;
+  /** Experiment seconds per wall second: 1 on the real clock, the factor on a scaled one; absent on the virtual clock (as fast as it can). */
+  clockSpeed?: number;
   sessionsDir: string;
   session?: SessionStatus;
   instruments: { id: string; kind: string; impl: string; state: DriverState; owner?: string }[];

@@ -83,7 +83,8 @@ export class G2Pipeline implements Pipeline {
       frames$.pipe(
         concatMap((f) => {
           if (f.header.phase === 'final') {
-            const work = this.finalOutputs();
+            // The maps are computed after the frame arrived: their data time is that frame's.
+            const work = this.finalOutputs().then((outs) => outs.map((o) => ({ ...o, t: f.header.t })));
             this.pending = work.catch(() => undefined);
             return from(work).pipe(concatMap((outs) => from(outs)));
           }
