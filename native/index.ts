@@ -1139,7 +1139,7 @@ export function mrfmBpdn(data: Float64Array, dims: MrfmDims, options: MrfmBpdnOp
   const onAbort = () => h.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   return h.promise.finally(() => signal?.removeEventListener('abort', onAbort));
-=======
+}
 // ===================== spins: lattice Hamiltonians + annealer =================
 // Native side: native/spins.cc. Decision: docs/decisions/1500-spin-hamiltonians.md.
 

@@ -107,9 +107,6 @@ export interface ControlTarget {
    * not after (a page says where to continue). Throws UNKNOWN_SESSION / UNKNOWN_STREAM.
    */
   sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number, maxBytes?: number): MaybePromise<Frame[] | FramePage>;
-}
-
-  sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number): MaybePromise<Frame[]>;
   /** The recorded streams of a session with their frame counts (UNKNOWN_SESSION). */
   sessionStreams(id: string): MaybePromise<StreamInfo[]>;
   /** Every frame and pipeline result of the running session, as it happens. */
