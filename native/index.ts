@@ -1140,6 +1140,7 @@ export function mrfmBpdn(data: Float64Array, dims: MrfmDims, options: MrfmBpdnOp
   signal?.addEventListener('abort', onAbort, { once: true });
   return h.promise.finally(() => signal?.removeEventListener('abort', onAbort));
 }
+
 // ===================== spins: lattice Hamiltonians + annealer =================
 // Native side: native/spins.cc. Decision: docs/decisions/1500-spin-hamiltonians.md.
 
