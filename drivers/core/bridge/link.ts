@@ -138,7 +138,15 @@ export class BridgeLink {
     } catch (err) {
       throw new DriverError('CONFIG', owner, `bridge endpoint ${endpoint}: ${(err as Error).message}`);
     }
-    this.dealer.events.on('disconnect', () => this.die(new DisconnectedError(owner, `connection to the bridge at ${endpoint} lost`)));
+    // The monitor reports a refused CURVE handshake before the disconnect that follows it.
+    this.dealer.events.on('handshake:error:auth', (e) =>
+      this.die(new DriverError('CONFIG', owner, `bridge at ${endpoint} refused the CURVE handshake (status ${e.error?.status ?? '?'}): is this client's public key on the bridge's allow-list?`)),
+    );
+    // A clean shutdown sends `bye` and then closes: give a `bye` on its way one heartbeat period to be read first.
+    this.dealer.events.on('disconnect', () => {
+      const t = setTimeout(() => this.die(new DisconnectedError(owner, `connection to the bridge at ${endpoint} lost`)), this.heartbeatMs);
+      t.unref?.();
+    });
     void this.receiveLoop();
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref?.();

@@ -4,6 +4,7 @@
  * real ZeroMQ sockets on ephemeral ports.
  */
 import { filter, firstValueFrom, take, timeout } from 'rxjs';
+import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../drivers/core/clock.js';
 import { BridgeLink } from '../../../drivers/core/bridge/link.js';
@@ -160,6 +161,20 @@ describe('impl: bridge correlator', () => {
     expect(Array.from(f.payload)).toEqual([1.5, -2]);
     expect(f.shape).toEqual([1, 2, 1]);
     expect(f.fields).toEqual({ exposureMs: 3 });
+  });
+
+  it('CURVE: a client with an allowed key talks to the bridge; another key never gets through the handshake', async () => {
+    const server = zmq.curveKeyPair();
+    const client = zmq.curveKeyPair();
+    const stranger = zmq.curveKeyPair();
+    const b = await bridge({ curve: { secretKey: server.secretKey, allow: [client.publicKey] } });
+    const d = hbt(b.control, { curve: { serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey } });
+    await d.connect();
+    expect(Array.from((await d.histogram(10)).payload)).toEqual([0, 1, 0, 0, 7]);
+    const other = hbt(b.control, { curve: { serverKey: server.publicKey, publicKey: stranger.publicKey, secretKey: stranger.secretKey } });
+    await expect(other.connect()).rejects.toThrow(/hbt0: bridge at tcp:\/\/127\.0\.0\.1:\d+ refused the CURVE handshake \(status 400\): is this client's public key on the bridge's allow-list\?/);
+    expect(other.lastFault?.code).toBe('CONFIG');
+    expect(b.log.filter((m) => m === 'hello')).toHaveLength(1);
   });
 
   it('config: a bridge on another host needs CURVE keys', () => {
