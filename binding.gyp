@@ -13,7 +13,8 @@
         "native/fft.cc",
         "native/svd.cc",
         "native/svt.cc",
-        "native/sampling.cc"
+        "native/sampling.cc",
+        "native/mrfm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -4,7 +4,7 @@
  * `drivers/<kind>/index.ts`; add one line per factory below.
  */
 import { DriverRegistry } from './core/registry.js';
-import { rfSimFactory } from './rf/index.js';
+import { rfScpiFactory, rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
@@ -15,6 +15,7 @@ export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
   // ---- one line per instrument implementation ----
   registry.register(rfSimFactory);
+  registry.register(rfScpiFactory);
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
   registry.register(piezoPiGcsFactory);

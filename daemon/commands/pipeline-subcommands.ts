@@ -13,7 +13,9 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
         await spec.run(opts);
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
-        process.exitCode = 1;
+        // an error may say how to exit (2: bad dataset or usage)
+        const code = (err as { exitCode?: unknown }).exitCode;
+        process.exitCode = typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : 1;
       }
     });
   }
