@@ -109,6 +109,8 @@ export class BridgeLink {
   private readonly framesSubject = new Subject<StreamedFrame>();
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
+  /** Pings sent since the bridge was last heard from. */
+  private unanswered = 0;
   private sendChain: Promise<unknown> = Promise.resolve();
   private deadError: DriverError | undefined;
   /** Replies that came after their request had failed or ended (counted, never delivered). */
@@ -219,10 +221,17 @@ export class BridgeLink {
     return p;
   }
 
+  /**
+   * Counts pings, not milliseconds: a bridge is lost after 3 pings in a row got no answer. An event loop
+   * blocked by heavy work sends no pings either, so a stall on our side is never taken for a silent bridge.
+   */
   private beat(): void {
     if (this.deadError) return;
-    const silent = Date.now() - this.lastHeard;
-    if (silent > 3 * this.heartbeatMs) return this.die(new DisconnectedError(this.options.owner, `bridge at ${this.options.endpoint} silent for ${silent} ms (3 heartbeats missed)`));
+    if (this.unanswered >= 3) {
+      const silent = Date.now() - this.lastHeard;
+      return this.die(new DisconnectedError(this.options.owner, `bridge at ${this.options.endpoint} silent for ${silent} ms (3 heartbeats missed)`));
+    }
+    this.unanswered++;
     this.send([JSON.stringify({ v: BRIDGE_PROTOCOL, type: 'ping', t: Date.now() })]).catch(() => undefined);
   }
 
@@ -236,6 +245,7 @@ export class BridgeLink {
         return; // socket closed
       }
       this.lastHeard = Date.now();
+      this.unanswered = 0;
       let env: Record<string, unknown>;
       try {
         env = JSON.parse(msg[0]!.toString('utf8'));
