@@ -13,7 +13,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
 describe('config/examples', () => {
   it('holds the real-rig examples', () => {
-    expect(files).toEqual(expect.arrayContaining(['kerr-microscope.yaml']));
+    expect(files).toEqual(expect.arrayContaining(['kerr-microscope.yaml', 'nv-confocal.yaml']));
   });
   for (const f of files) {
     it(`${f} passes qscope config check`, async () => {
