@@ -6,6 +6,8 @@ export default defineConfig({
     exclude: ['test/bench/**', 'node_modules/**', 'dist/**'],
     // Rebuilds dist/ (tsc) when a source is newer: CLI and package-import tests run the built code.
     globalSetup: ['test/global-setup.ts'],
+    // A private rig-lock directory per test file (daemon/rig-lock.ts).
+    setupFiles: ['test/setup-lock-dir.ts'],
     // Native addon and worker-thread suites are safest in forks.
     pool: 'forks',
     testTimeout: 60_000,

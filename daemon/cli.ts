@@ -23,6 +23,7 @@ import { register as registerStart } from './commands/start.js';
 import { register as registerSessionControl } from './commands/session-control.js';
 import { register as registerWatch } from './commands/watch.js';
 import { register as registerKeys } from './commands/keys.js';
+import { register as registerPlans } from './commands/plans.js';
 import { register as registerConvert } from './commands/convert.js';
 
 export function createProgram(): Command {
@@ -46,6 +47,7 @@ export function createProgram(): Command {
   registerSessionControl(program);
   registerWatch(program);
   registerKeys(program);
+  registerPlans(program);
   registerConvert(program);
   return program;
 }

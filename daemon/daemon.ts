@@ -1,9 +1,13 @@
 /**
  * The composition root: the one place that builds the daemon from a config.
  * It makes the clock and the simulated world, builds and connects the
- * drivers, starts the services (each isolated: a failing service is logged
- * with its owner and the rest carry on), logs `ready`, optionally runs the
- * configured demo plan once, and on stop() tears everything down in reverse.
+ * drivers, starts the services, logs `ready`, optionally runs the configured
+ * demo plan once, and on stop() tears everything down in reverse.
+ *
+ * It never pretends: the rig lock (daemon/rig-lock.ts) is taken before any
+ * instrument is connected, and a configured service that fails to start makes
+ * start() undo everything it did (stop the started services, disconnect the
+ * drivers, release the lock) and reject with a DaemonStartError.
  */
 import { skip } from 'rxjs';
 import { createClock, type Clock, type ClockOptions } from '../drivers/core/clock.js';
@@ -15,6 +19,16 @@ import type { DemoConfig, QscopeConfig, RigConfig } from './config.js';
 import type { Logger } from '../drivers/core/log.js';
 import { createServices, type Service, type ServiceContext } from './services.js';
 import { version as packageVersion } from './package.js';
+import { RigLock, rigLockKeys } from './rig-lock.js';
+
+/** start() failed: nothing the daemon started is left running. */
+export class DaemonStartError extends Error {
+  readonly code = 'DAEMON_START_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DaemonStartError';
+  }
+}
 
 export interface DaemonOptions {
   config: QscopeConfig;
@@ -29,16 +43,29 @@ export interface DaemonOptions {
   services?: Service[];
   /** Run the configured demo after start-up (default: when the config enables one). */
   runDemo?: boolean;
+  /** Directory of the rig locks (default: daemon/rig-lock.ts defaultLockDir()). */
+  lockDir?: string;
 }
 
 /**
- * Which clock a daemon runs on: `--speed` wins; else a real-time rig running
- * a demo with a `speed` gets a scaled clock at that speed; else the rig's.
+ * Which clock a daemon runs on. A rig with a real instrument always runs on
+ * the real clock (`realInstruments` names them). A fully simulated rig:
+ * `--speed` wins (virtual time paced at that speed); else a real-time rig
+ * running a demo with a `speed` gets a scaled clock at that speed; else the
+ * rig's (decision 1800).
  */
-export function resolveClockOptions(rig: RigConfig, speed?: number, demo?: DemoConfig): ClockOptions {
+export function resolveClockOptions(rig: RigConfig, speed?: number, demo?: DemoConfig, realInstruments: string[] = []): ClockOptions {
+  if (realInstruments.length > 0) return { kind: 'real' };
   if (speed !== undefined) return { kind: 'scaled', speed };
   if (rig.clock === 'real' && demo?.enabled && demo.speed !== undefined) return { kind: 'scaled', speed: demo.speed };
   return { kind: rig.clock, speed: rig.speed };
+}
+
+/** Instruments of a config that are not simulators (impl other than `sim`). */
+export function realInstruments(config: Pick<QscopeConfig, 'instruments'>): string[] {
+  return Object.entries(config.instruments ?? {})
+    .filter(([, e]) => (e as { impl?: string }).impl !== 'sim')
+    .map(([id]) => id);
 }
 
 export class Daemon {
@@ -52,6 +79,7 @@ export class Daemon {
   private readonly driverMap = new Map<string, Driver>();
   private readonly unsubscribers: (() => void)[] = [];
   private stopping: Promise<void> | undefined;
+  private rigLock: RigLock | undefined;
   /** Settles when the demo (if any) has finished or been skipped. */
   demo: Promise<void> = Promise.resolve();
 
@@ -59,7 +87,7 @@ export class Daemon {
     this.config = opts.config;
     this.log = opts.log;
     const demo = (opts.runDemo ?? opts.config.demo?.enabled) ? opts.config.demo : undefined;
-    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, demo));
+    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, demo, realInstruments(opts.config)));
     this.world = new SimWorld({ seed: opts.config.rig.seed, clock: this.clock, scene: opts.config.scene });
     this.registry = opts.registry ?? createDefaultRegistry();
     this.services = opts.services ?? createServices(opts.config);
@@ -72,8 +100,26 @@ export class Daemon {
   async start(): Promise<void> {
     const clockDesc = this.clock.kind === 'scaled' ? `scaled x${(this.clock as { speed?: number }).speed}` : this.clock.kind;
     this.log.info({ config: this.opts.configFile, clock: clockDesc, seed: this.config.rig.seed }, 'qscope daemon starting');
+    const real = realInstruments(this.config);
+    if (real.length > 0 && !this.opts.clock && (this.opts.speed !== undefined || this.config.rig.clock !== 'real')) {
+      this.log.warn({ instruments: real }, `real instruments (${real.join(', ')}): the rig runs on the real clock, the requested ${this.opts.speed !== undefined ? `--speed ${this.opts.speed}` : `${this.config.rig.clock} clock`} is ignored`);
+    }
 
-    const built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world, log: this.log });
+    // One daemon per rig: refused (naming the holder) before any instrument is touched.
+    try {
+      this.rigLock = RigLock.acquire(rigLockKeys(this.config), this.opts.lockDir);
+    } catch (err) {
+      throw new DaemonStartError(`refusing to start: ${(err as Error).message}`, { cause: err });
+    }
+
+    let built: Map<string, Driver>;
+    try {
+      built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world, log: this.log });
+    } catch (err) {
+      this.rigLock.release();
+      this.rigLock = undefined;
+      throw err;
+    }
     for (const [id, driver] of built) {
       this.driverMap.set(id, driver);
       const dlog = this.log.child({ owner: id });
@@ -116,7 +162,11 @@ export class Daemon {
         this.started.push(service);
         this.log.info({ owner: service.name }, `service ${service.name} started`);
       } catch (err) {
-        this.log.error({ owner: service.name, err: (err as Error).message }, `service ${service.name} failed to start`);
+        // A configured service that cannot serve stops the daemon: never `ready` without it.
+        const msg = (err as Error).message;
+        this.log.error({ owner: service.name, err: msg }, `service ${service.name} failed to start`);
+        await this.stop(`service ${service.name} failed to start`);
+        throw new DaemonStartError(`service ${service.name} failed to start: ${msg}`, { cause: err });
       }
     }
 
@@ -201,6 +251,8 @@ export class Daemon {
     }
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.log.info({ drivers: disconnected }, `drivers disconnected (${disconnected.length}/${this.driverMap.size})`);
+    this.rigLock?.release();
+    this.rigLock = undefined;
     this.log.info('qscope daemon stopped');
   }
 }

@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   qscope::InitSvt(env, exports);
   qscope::InitSampling(env, exports);
   qscope::InitMrfm(env, exports);
+  qscope::InitSpins(env, exports);
   return exports;
 }
 

@@ -10,4 +10,5 @@ void InitSvd(Napi::Env env, Napi::Object exports);
 void InitSvt(Napi::Env env, Napi::Object exports);
 void InitSampling(Napi::Env env, Napi::Object exports);
 void InitMrfm(Napi::Env env, Napi::Object exports);
+void InitSpins(Napi::Env env, Napi::Object exports);
 }  // namespace qscope

@@ -59,7 +59,11 @@ export class ControlServer {
   }
 
   async start(): Promise<void> {
-    await this.socket.bind(this.opts.endpoint);
+    try {
+      await this.socket.bind(this.opts.endpoint);
+    } catch (err) {
+      throw new Error(`api: cannot bind the control socket to ${this.opts.endpoint}: ${(err as Error).message}`, { cause: err });
+    }
     this.loop = this.receiveLoop();
   }
 

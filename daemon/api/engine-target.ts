@@ -34,8 +34,9 @@ export function engineTarget(engine: Engine, version: string): ControlTarget {
     resumeSession: async (id) => engine.resume(id) as unknown as SessionStatus,
     abortSession: async (id) => (await engine.abort(id)) as unknown as SessionStatus,
     sessionStatus: (id) => engine.session(id) as unknown as SessionStatus,
-    listSessions: () => engine.listSessions(),
-    sessionFrames: (id, stream, fromSeq, toSeq, limit) => engine.frames(id, stream, fromSeq, toSeq, limit),
+    listSessions: () => engine.listSessionsAsync(),
+    sessionFrames: (id, stream, fromSeq, toSeq, limit, maxBytes) => engine.readFrames(id, stream, fromSeq, toSeq, limit, maxBytes ?? Number.POSITIVE_INFINITY),
+    sessionStreams: (id) => engine.streams(id),
     frames$,
     sessionEvents$,
   };

@@ -67,7 +67,11 @@ export class DataPublisher {
   }
 
   async start(target: ControlTarget): Promise<void> {
-    await this.socket.bind(this.opts.endpoint);
+    try {
+      await this.socket.bind(this.opts.endpoint);
+    } catch (err) {
+      throw new Error(`api: cannot bind the data socket to ${this.opts.endpoint}: ${(err as Error).message}`, { cause: err });
+    }
     this.subscriptionLoop = this.watchSubscriptions();
     this.subs.push(
       target.frames$.subscribe({

@@ -10,7 +10,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description('write a session as a NumPy folder: manifest.json + one .npy per stream and result')
-    .argument('<session>', 'session id (in --sessions) or path to a .db file')
+    .argument('<session>', 'session id (in --sessions), `latest` (the newest), or path to a .db file')
     .requiredOption('-o, --out <dir>', 'output directory (created; must be empty)')
     .option('-s, --sessions <dir>', 'sessions directory', './sessions')
     .action(async (session: string, opts: { out: string; sessions: string }) => {

@@ -20,7 +20,7 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('replay a recorded session through the drivers and re-run its pipeline; recorded as a new session')
-    .argument('<session>', 'session id (in --sessions) or path to a .db file')
+    .argument('<session>', 'session id (in --sessions), `latest` (the newest), or path to a .db file')
     .option('--speed <speed>', 'realtime | max | a factor (experiment seconds per wall second)', 'max')
     .option('--pipeline <name>', 'run this pipeline instead of the recorded one')
     .option('--frames', 'replay frame by frame even when the plan is available')

@@ -15,6 +15,7 @@ export interface RunOptions {
   config: string;
   sessions?: string;
   speed?: number;
+  virtual?: boolean;
   sample?: string;
   operator?: string;
   notes?: string;
@@ -29,7 +30,8 @@ export function register(program: Command): void {
     .option('-i, --instrument <role=id>', 'bind a plan role to an instrument id (repeatable)', collect, [])
     .option('-c, --config <file>', 'rig config (YAML)', defaultConfigFile)
     .option('-s, --sessions <dir>', 'sessions directory (default: the config\'s sessions.dir, ./sessions)')
-    .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
+    .option('--speed <n>', 'pace the virtual clock: at most N experiment seconds per wall second (fully simulated rigs; computation takes no experiment time)', parsePositiveNumber)
+    .option('--virtual', 'run the simulated rig on the virtual clock, as fast as the computer allows')
     .option('--sample <text>', 'session metadata: sample')
     .option('--operator <text>', 'session metadata: operator')
     .option('--notes <text>', 'session metadata: notes')
@@ -44,7 +46,7 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
   const { parseParamArgs } = await import('../../pipelines/core/params.js');
   const { Daemon } = await import('../daemon.js');
   const { EngineService } = await import('../engine/service.js');
-  const { createLogger } = await import('../../drivers/core/log.js');
+  const { createLogger, prettyDestination } = await import('../../drivers/core/log.js');
   const { destination } = await import('pino');
   let params: Record<string, unknown>;
   let instruments: Record<string, string>;
@@ -60,11 +62,30 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
     return EXIT.badInput;
   }
   const service = new EngineService({ ...(opts.sessions ? { sessionsDir: opts.sessions } : {}), plans: resolved.plans, pipelines: resolved.pipelines });
-  const log = createLogger({ level: 'warn', destination: destination({ dest: 2, sync: true }) });
-  const daemon = new Daemon({ config, configFile: opts.config, log, registry: resolved.drivers, services: [service], runDemo: false, ...(opts.speed ? { speed: opts.speed } : {}) });
+  const log = createLogger({ level: 'warn', destination: process.stderr.isTTY ? prettyDestination(2) : destination({ dest: 2, sync: true }) });
+  if (opts.virtual && opts.speed) {
+    io.err('qscope run: --virtual and --speed exclude each other (the virtual clock runs as fast as it can)\n');
+    return EXIT.badInput;
+  }
+  const { createClock } = await import('../../drivers/core/clock.js');
+  const daemon = new Daemon({
+    config,
+    configFile: opts.config,
+    log,
+    registry: resolved.drivers,
+    services: [service],
+    runDemo: false,
+    ...(opts.speed ? { speed: opts.speed } : {}),
+    ...(opts.virtual ? { clock: createClock({ kind: 'virtual' }) } : {}),
+  });
   let onSigint: (() => void) | undefined;
   try {
-    await daemon.start();
+    try {
+      await daemon.start();
+    } catch (err) {
+      io.err(`qscope run: ${message(err)}\n`);
+      return EXIT.notCompleted;
+    }
     const engine = service.engine;
     let id: string;
     try {

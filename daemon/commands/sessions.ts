@@ -21,7 +21,7 @@ export function register(program: Command): void {
     });
   cmd
     .command('show')
-    .argument('<id>', 'session id or path to a .db file')
+    .argument('<id>', 'session id, `latest` (the newest), or path to a .db file')
     .description('one session: metadata, streams, events, how it ended')
     .action(async (id: string, _o: unknown, c: Command) => {
       process.exitCode = await showSession(id, c.optsWithGlobals() as SessionsOptions, processIO);

@@ -6,8 +6,8 @@
  * exporter for their plan that adds their kind's arrays and sets `kind`,
  * `axes`, `parameters` (DESIGN.md: each experiment owns its exporter).
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Frame, Payload } from '../../drivers/core/frame.js';
 import { PAYLOAD_CTOR } from '../../drivers/core/frame.js';
 import type { SessionReader } from '../store/reader.js';
@@ -50,9 +50,27 @@ export interface ExportResult {
   files: string[];
 }
 
-/** Writes the export of an open session into `dir` (created; must be empty or absent). */
+/**
+ * Writes the export of an open session into `dir` (created; must be empty or absent). Everything is written into
+ * a temporary sibling folder that is renamed to `dir` only when complete: a write error (disk full, file-size
+ * limit) leaves no folder that looks like a finished export (decision 1102).
+ */
 export function exportSession(reader: SessionReader, dir: string, exporters?: ExporterRegistry): ExportResult {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`--out ${dir}: directory is not empty`);
+  const tmp = join(dirname(resolve(dir)), `.${basename(resolve(dir))}.exporting-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const res = writeExport(reader, tmp, exporters);
+    if (existsSync(dir)) rmdirSync(dir); // empty (checked above)
+    renameSync(tmp, dir);
+    return { ...res, dir };
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function writeExport(reader: SessionReader, dir: string, exporters?: ExporterRegistry): ExportResult {
   const session = reader.session();
   const streams = reader.streams();
   mkdirSync(dir, { recursive: true });

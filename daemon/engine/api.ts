@@ -63,6 +63,8 @@ export interface SessionStatus {
   /** For a replay: the source session id and the decisions that differed. */
   replayOf?: string;
   mismatches?: number;
+  /** The plan's validated parameters. */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 export interface InstrumentStatus extends DriverDescription {
@@ -73,6 +75,8 @@ export interface InstrumentStatus extends DriverDescription {
 export interface EngineStatus {
   state: 'idle' | 'busy';
   clock: string;
+  /** Experiment seconds per wall second: 1 on the real clock, the factor on a scaled one; absent on the virtual clock (as fast as it can). */
+  clockSpeed?: number;
   sessionsDir: string;
   session?: SessionStatus;
   instruments: { id: string; kind: string; impl: string; state: DriverState; owner?: string }[];

@@ -14,6 +14,7 @@ import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import type { StreamRow } from '../../pipelines/core/recorded-session.js';
 import { modelHash } from '../../pipelines/core/model-files.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
 import { ParamsError, describeAjvError } from '../../pipelines/core/params.js';
@@ -88,6 +89,7 @@ export class Engine {
     return {
       state: running ? 'busy' : 'idle',
       clock: this.clock.kind,
+      ...(this.clock.kind === 'real' ? { clockSpeed: 1 } : this.clock.kind === 'scaled' ? { clockSpeed: (this.clock as { speed?: number }).speed ?? 1 } : {}),
       sessionsDir: this.store.dir,
       ...(running ? { session: running.status() } : {}),
       instruments: [...this.drivers.values()].map((d) => ({ id: d.id, kind: d.kind, impl: d.impl, state: d.state, ...this.ownerField(d.id) })),
@@ -139,7 +141,7 @@ export class Engine {
   }
 
   describePlan(name: string): PlanDescription {
-    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', `plan: unknown '${name}' (known: ${this.plans.list().map((p) => p.name).join(', ') || 'none'})`);
+    if (!this.plans.has(name)) throw new EngineError('UNKNOWN_PLAN', this.plans.unknown(name));
     return this.plans.describe(name);
   }
 
@@ -151,6 +153,8 @@ export class Engine {
    */
   start(planName: string, params: unknown = {}, opts: StartOptions = {}, replay?: ReplayHooks): Promise<string> {
     if (this.stopped) return Promise.reject(new EngineError('BAD_STATE', 'engine is stopping: no new session may start'));
+    // An unknown plan is reported as such, even while a session runs (replays bring their own plan or none).
+    if (!replay && !this.plans.has(planName)) return Promise.reject(new EngineError('UNKNOWN_PLAN', this.plans.unknown(planName)));
     if (this.current && !this.current.isFinal()) return Promise.reject(new EngineError('SESSION_RUNNING', `session ${this.current.sessionId} is running; one session per rig`));
     if (this.pendingStart) return Promise.reject(new EngineError('SESSION_RUNNING', 'another session is starting; one session per rig'));
     const starting = this.doStart(planName, params, opts, replay).finally(() => {
@@ -301,15 +305,63 @@ export class Engine {
         instruments: s.instruments,
         ...(s.pipeline ? { pipeline: s.pipeline } : {}),
         ...(s.source?.replayOf ? { replayOf: s.source.replayOf } : {}),
+        params: s.params,
       };
     } finally {
       r.close();
     }
   }
 
-  /** Every recorded session in the sessions directory. */
+  /** Every recorded session in the sessions directory (throws when the folder is missing or unreadable). */
   listSessions(): SessionSummary[] {
     return this.store.list();
+  }
+
+  /** `listSessions()` one file per turn of the event loop (the API's path). */
+  listSessionsAsync(): Promise<SessionSummary[]> {
+    return this.store.listAsync();
+  }
+
+  /**
+   * The API's `sessions.frames`: like `frames()`, but capped by payload bytes before anything big is read
+   * (sizes first, from the record headers), and read in chunks of about `chunkBytes` with a turn of the event
+   * loop between them. `nextSeq`: where to continue when the reply was cut by `limit` or `maxBytes`.
+   * At least one frame is returned when there is one, whatever its size.
+   */
+  async readFrames(
+    id: string,
+    stream: string,
+    fromSeq: number,
+    toSeq: number,
+    limit: number,
+    maxBytes: number,
+    chunkBytes = 4 * 2 ** 20,
+  ): Promise<{ frames: Frame[]; nextSeq: number | null }> {
+    const r = this.openStored(id);
+    try {
+      const streams = r.streams();
+      const s = streams.find((x) => x.name === stream);
+      if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${streams.map((x) => x.name).join(', ') || 'none'})`);
+      const table = s.kind === 'instrument' ? 'frames' : 'results';
+      const sizes = r.sizes(table, stream, fromSeq, toSeq, limit + 1);
+      let n = 0;
+      let bytes = 0;
+      while (n < sizes.length && n < limit && (n === 0 || bytes + sizes[n]!.bytes <= maxBytes)) bytes += sizes[n++]!.bytes;
+      const nextSeq = n < sizes.length ? sizes[n]!.seq : null;
+      const frames: Frame[] = [];
+      let i = 0;
+      while (i < n) {
+        let j = i + 1;
+        let chunk = sizes[i]!.bytes;
+        while (j < n && chunk + sizes[j]!.bytes <= chunkBytes) chunk += sizes[j++]!.bytes;
+        if (i > 0) await new Promise((res) => setImmediate(res));
+        frames.push(...r.page(table, stream, sizes[i]!.seq, j - i));
+        i = j;
+      }
+      return { frames, nextSeq };
+    } finally {
+      r.close();
+    }
   }
 
   /**
@@ -327,6 +379,16 @@ export class Engine {
         if (out.length >= limit) break;
       }
       return out;
+    } finally {
+      r.close();
+    }
+  }
+
+  /** The recorded streams of session `id` (instrument frames and results) with their counts. */
+  streams(id: string): StreamRow[] {
+    const r = this.openStored(id);
+    try {
+      return r.streams();
     } finally {
       r.close();
     }
@@ -383,7 +445,7 @@ export class Engine {
 
   private openStored(id: string): SessionReader {
     try {
-      return this.store.open(id);
+      return this.store.openId(id);
     } catch (err) {
       if (err instanceof SessionFileError || err instanceof RangeError) throw new EngineError('UNKNOWN_SESSION', describeError(err), { cause: err });
       throw err;

@@ -74,6 +74,12 @@ const PROGRESS_NOTICE_MS = 50;
 
 const RESERVED = new Set(['stream', 'seq', 't', 'dtype', 'shape']);
 
+/**
+ * Result header field: experiment time (ns) from the data a result was computed from (its `t`) to the
+ * moment it was emitted. It varies with the machine on a real clock, so replay does not compare it.
+ */
+export const PROCESSING_LATENCY_FIELD = 'processingLatencyNs';
+
 function isPayload(x: unknown): x is Payload {
   return ArrayBuffer.isView(x) && !(x instanceof DataView);
 }
@@ -108,6 +114,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   private suspendedBy: DriverError | undefined;
   private readonly faultsSeen = new WeakSet<DriverError>();
   private lastProgressNotice = -Infinity;
+  /** `t` of the last frame pushed into the pipeline: the default data time of its results. */
+  private lastInputT = 0;
 
   /** What a driver fault does: the session's choice, else the plan's, else `fail`. */
   readonly onFault: 'fail' | 'suspend';
@@ -232,6 +240,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       instruments: { ...this.d.instruments },
       ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
       ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
+      params: this.d.params,
     };
   }
 
@@ -481,7 +490,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.d.writer.append(f, 'instrument');
     this.d.publish({ sessionId: this.d.id, kind: 'frame', frame: f });
     const p = this.d.pipeline;
-    if (p && (!p.accepts || p.accepts(f.header.stream))) this.input.next(f);
+    if (p && (!p.accepts || p.accepts(f.header.stream))) {
+      this.lastInputT = f.header.t;
+      this.input.next(f);
+    }
   }
 
   private startPipeline(): void {
@@ -513,7 +525,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.seqs.set(stream, seq + 1);
     let f: Frame;
     try {
-      f = makeFrame(stream, seq, this.tNs(), out.payload, out.shape ?? [out.payload.length], out.fields ?? {});
+      const t = out.t ?? this.lastInputT;
+      if (!Number.isInteger(t) || t < 0) throw new RangeError(`t: must be integer ns ≥ 0, got ${t}`);
+      const fields = { ...out.fields, [PROCESSING_LATENCY_FIELD]: Math.max(0, this.tNs() - t) };
+      f = makeFrame(stream, seq, t, out.payload, out.shape ?? [out.payload.length], fields);
     } catch (err) {
       this.end({ status: 'failed', reason: `pipeline ${p.name}: result ${out.name}: ${describeError(err)}` });
       return;

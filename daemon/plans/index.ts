@@ -4,7 +4,7 @@
  * `pipelines/<experiment>/plan.ts`).
  */
 import type { Plan } from '../../pipelines/core/plan.js';
-import { ParamsValidator, describeParams, type ParamDescription, type ParamsSchema } from '../../pipelines/core/params.js';
+import { ParamsValidator, describeParams, suggestion, type ParamDescription, type ParamsSchema } from '../../pipelines/core/params.js';
 
 export type { Plan, PlanContext, PlanRole, PlanModel, AcquireOptions } from '../../pipelines/core/plan.js';
 export { ParamsError, ParamsValidator, parseParamArgs, describeParams } from '../../pipelines/core/params.js';
@@ -60,9 +60,14 @@ export class PlanRegistry {
     };
   }
 
+  /** `unknown plan 'x' (did you mean 'y'? plans: a, b)`. */
+  unknown(name: string): string {
+    return `unknown plan '${name}' ${suggestion(name, [...this.plans.keys()], 'plans')}`;
+  }
+
   private entry(name: string) {
     const e = this.plans.get(name);
-    if (!e) throw new RangeError(`plan: unknown '${name}' (known: ${[...this.plans.keys()].join(', ') || 'none'})`);
+    if (!e) throw new RangeError(this.unknown(name));
     return e;
   }
 }

@@ -14,9 +14,9 @@ export const hbtSimFactory: DriverFactory = {
   kind: 'hbt',
   impl: 'sim',
   schema: instrumentSchema('hbt', 'sim', {
-    bins: { type: 'integer', minimum: 3, unit: '1' },
+    bins: { type: 'integer', minimum: 3, maximum: 65_536, unit: '1' },
     rangeNs: { type: 'number', exclusiveMinimum: 0, unit: 'ns' },
-    zeroBin: { type: 'integer', minimum: 0, unit: '1' },
+    zeroBin: { type: 'integer', minimum: 0, maximum: 65_535, unit: '1' },
     detectorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
     correlatorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
     efficiency: { type: 'number', exclusiveMinimum: 0, maximum: 1, unit: '1' },

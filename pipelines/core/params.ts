@@ -43,12 +43,49 @@ function ajv(): Ajv {
   return (shared.ajv ??= newAjv());
 }
 
-/** One ajv error as `path: message`, path rooted at `root` (`params.pixels[2]`); also used for instrument command params. */
-export function describeAjvError(e: ErrorObject, root: string): string {
+/** Edit distance (insertions, deletions, substitutions), case-insensitive. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The closest of `known` to `name` when it is close enough to be a typo (or contains/is contained), else undefined. */
+export function didYouMean(name: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(name, k);
+    if (!best || d < best.d) best = { k, d };
+  }
+  if (!best) return undefined;
+  const close = best.d <= Math.max(2, Math.floor(best.k.length / 3));
+  const part = known.find((k) => name.length >= 3 && (k.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(k.toLowerCase())));
+  return close ? best.k : part;
+}
+
+/** `(did you mean 'x'?; known: a, b, c)` for an unknown `name` among `known`. */
+export function suggestion(name: string, known: readonly string[], what: string): string {
+  const guess = didYouMean(name, known);
+  return `(${guess ? `did you mean '${guess}'? ` : ''}${what}: ${known.join(', ') || 'none'})`;
+}
+
+/**
+ * One ajv error as `path: message`, path rooted at `root` (`params.pixels[2]`); also used for instrument
+ * command params. `known`: the valid parameter names, for a did-you-mean on an unknown one.
+ */
+export function describeAjvError(e: ErrorObject, root: string, known?: readonly string[]): string {
   const path = root + e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]');
   switch (e.keyword) {
-    case 'additionalProperties':
-      return `${path}: unknown parameter '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    case 'additionalProperties': {
+      const name = (e.params as { additionalProperty: string }).additionalProperty;
+      return `${path}: unknown parameter '${name}'${known && e.instancePath === '' ? ` ${suggestion(name, known, 'parameters')}` : ''}`;
+    }
     case 'required':
       return `${path}: missing required parameter '${(e.params as { missingProperty: string }).missingProperty}'`;
     default:
@@ -68,7 +105,7 @@ export class ParamsValidator<P = Record<string, unknown>> {
   /** Validates and coerces a copy of `input` (defaults filled in). Throws ParamsError listing every problem. */
   validate(input: unknown): P {
     const copy = structuredClone(input ?? {});
-    if (!this.validateFn(copy)) throw new ParamsError((this.validateFn.errors ?? []).map((e) => describeAjvError(e, 'params')));
+    if (!this.validateFn(copy)) throw new ParamsError((this.validateFn.errors ?? []).map((e) => describeAjvError(e, 'params', Object.keys(this.schema.properties))));
     return copy as P;
   }
 }
@@ -102,9 +139,12 @@ export function parseParamArgs(pairs: readonly string[]): Record<string, unknown
       }
     }
     const parts = key.split('.');
+    // A key segment is a name, never a route into an object's prototype (`__proto__.x=1` would reach every object).
+    const bad = parts.find((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype' || !/^[A-Za-z0-9_-]{1,64}$/.test(p));
+    if (bad !== undefined) throw new ParamsError([`--param ${key.slice(0, 80)}: '${bad.slice(0, 40)}' is not a parameter name (letters, digits, '_', '-'; not __proto__, constructor, prototype)`]);
     let obj = out;
     for (const p of parts.slice(0, -1)) {
-      if (obj[p] === undefined) obj[p] = {};
+      if (!Object.hasOwn(obj, p)) obj[p] = {};
       if (typeof obj[p] !== 'object' || obj[p] === null) throw new ParamsError([`--param ${key}: '${p}' is already a value`]);
       obj = obj[p] as Record<string, unknown>;
     }

@@ -17,8 +17,9 @@ afterEach(() => {
   for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
 });
 afterAll(removeTempDirs);
+/** Ephemeral API ports: the default config's 5555/5556 may be taken, and a daemon that cannot bind exits (decision 1200). */
 function start(args: string[]): CliProcess {
-  const p = new CliProcess(args);
+  const p = new CliProcess([...args, '--control', 'tcp://127.0.0.1:0', '--data', 'tcp://127.0.0.1:0']);
   running.push(p);
   return p;
 }

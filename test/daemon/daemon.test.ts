@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../drivers/core/clock.js';
 import { DisconnectedError } from '../../drivers/core/errors.js';
 import { ConfigValidator, parseConfigText } from '../../daemon/config.js';
-import { Daemon, resolveClockOptions } from '../../daemon/daemon.js';
+import { Daemon, realInstruments, resolveClockOptions } from '../../daemon/daemon.js';
 import { createLogger } from '../../drivers/core/log.js';
 import type { PlanRunOutcome, Service, ServiceContext } from '../../daemon/services.js';
 import { createDefaultRegistry } from '../../drivers/index.js';
@@ -47,22 +47,33 @@ class FakeService implements Service {
 }
 
 describe('Daemon', () => {
-  it('starts services in order and stops them in reverse, each isolated, then disconnects the drivers', async () => {
+  it('starts services in order and stops them in reverse, each stop isolated, then disconnects the drivers', async () => {
     const events: string[] = [];
     const { log, lines } = capture();
-    const services = [new FakeService('a', events), new FakeService('b', events, { start: true }), new FakeService('c', events, { stop: true })];
+    const services = [new FakeService('a', events), new FakeService('c', events, { stop: true })];
     const daemon = new Daemon({ config: config(), log, clock: new VirtualClock(), services, runDemo: false });
     await daemon.start();
     expect(daemon.drivers.get('piezo0')!.state).toBe('ready');
     expect(lines.find((l) => l.msg === 'qscope daemon ready')).toMatchObject({ services: ['a', 'c'], drivers: ['piezo0:ready'] });
-    expect(lines.find((l) => l.msg === 'service b failed to start')).toMatchObject({ owner: 'b', err: 'b cannot start', level: 50 });
     expect(services[0]!.ctx!.drivers.get('piezo0')).toBe(daemon.drivers.get('piezo0'));
     await daemon.stop();
     await daemon.stop(); // idempotent
-    expect(events).toEqual(['start a', 'start b', 'start c', 'stop c', 'stop a']);
+    expect(events).toEqual(['start a', 'start c', 'stop c', 'stop a']);
     expect(lines.find((l) => l.msg === 'service c failed to stop')).toMatchObject({ owner: 'c' });
     expect(daemon.drivers.get('piezo0')!.state).toBe('disconnected');
     expect(lines.find((l) => /drivers disconnected/.test(String(l.msg)))).toMatchObject({ drivers: ['piezo0'] });
+  });
+
+  it('a service that fails to start stops the daemon: the started ones stop, the drivers disconnect, no `ready`', async () => {
+    const events: string[] = [];
+    const { log, lines } = capture();
+    const services = [new FakeService('a', events), new FakeService('b', events, { start: true }), new FakeService('c', events)];
+    const daemon = new Daemon({ config: config(), log, clock: new VirtualClock(), services, runDemo: false });
+    await expect(daemon.start()).rejects.toThrow(/^service b failed to start: b cannot start$/);
+    expect(events).toEqual(['start a', 'start b', 'stop a']);
+    expect(lines.find((l) => l.msg === 'service b failed to start')).toMatchObject({ owner: 'b', err: 'b cannot start', level: 50 });
+    expect(lines.some((l) => l.msg === 'qscope daemon ready')).toBe(false);
+    expect(daemon.drivers.get('piezo0')!.state).toBe('disconnected');
   });
 
   it('a piezo fault mid-move surfaces as a typed error and fault state while the daemon keeps serving', async () => {
@@ -116,5 +127,14 @@ describe('Daemon', () => {
     expect(resolveClockOptions(rig, undefined, demo)).toEqual({ kind: 'scaled', speed: 10 });
     expect(resolveClockOptions(rig)).toEqual({ kind: 'real', speed: 1 });
     expect(resolveClockOptions({ ...rig, clock: 'virtual' }, undefined, demo)).toEqual({ kind: 'virtual', speed: 1 });
+  });
+
+  it('a rig with a real instrument always runs on the real clock, whatever --speed or the config ask', () => {
+    const rig = { seed: 1, clock: 'virtual' as const, speed: 1 };
+    const cfg = { instruments: { piezo0: { kind: 'piezo', impl: 'sim' }, stage: { kind: 'piezo', impl: 'pi-gcs' } } };
+    expect(realInstruments(cfg)).toEqual(['stage']);
+    expect(resolveClockOptions(rig, 100, undefined, realInstruments(cfg))).toEqual({ kind: 'real' });
+    expect(resolveClockOptions({ ...rig, clock: 'scaled' }, undefined, undefined, ['stage'])).toEqual({ kind: 'real' });
+    expect(realInstruments({ instruments: { piezo0: { kind: 'piezo', impl: 'sim' } } })).toEqual([]);
   });
 });

@@ -51,8 +51,8 @@ export class CliProcess {
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void; reject: (e: Error) => void }[] = [];
 
   /** `cwd` defaults to a fresh temporary directory, so whatever the daemon writes (sessions) stays out of the repo. */
-  constructor(args: string[], cwd: string = tempDir('qscope-daemon-')) {
-    this.child = spawn(process.execPath, [cli, ...args], { cwd });
+  constructor(args: string[], cwd: string = tempDir('qscope-daemon-'), env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, [cli, ...args], { cwd, env });
     this.child.stderr.setEncoding('utf8').on('data', (s: string) => this.stderr.push(s));
     createInterface({ input: this.child.stdout }).on('line', (text) => {
       let line: LogLine;
@@ -65,7 +65,7 @@ export class CliProcess {
       this.waiters = this.waiters.filter((w) => (w.pred(line) ? (w.resolve(line), false) : true));
     });
     this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code, signal) => {
+      this.child.on('close', (code, signal) => {
         for (const w of this.waiters) w.reject(new Error(`process exited (${code ?? signal}) before the expected log line; stderr: ${this.stderr.join('')}`));
         this.waiters = [];
         resolve({ code, signal });

@@ -77,7 +77,7 @@ describe('qscope run / sessions / replay / export / import (in-process)', () => 
     expect(io.stderr).toMatch(/qscope run: params\.nx: must be >= 1/);
     const io2 = captureIO();
     expect(await runPlan('nope', { param: [], instrument: [], config: cfg }, deps(io2))).toBe(2);
-    expect(io2.stderr).toMatch(/plan: unknown 'nope'/);
+    expect(io2.stderr).toMatch(/unknown plan 'nope' \(plans: /);
     const io3 = captureIO();
     expect(await runPlan('test-raster', { param: ['nx'], instrument: [], config: cfg }, deps(io3))).toBe(2);
     expect(io3.stderr).toMatch(/--param nx: expected key=value/);

@@ -180,6 +180,8 @@ describe('ownership, faults, params', () => {
     await expect(engine.callInstrument('rf0', 'off', {})).resolves.toBeUndefined();
     expect(engine.status().instruments.find((i) => i.id === 'hbt0')?.owner).toBe(id);
     await expect(engine.start('test-stream', {})).rejects.toMatchObject({ code: 'SESSION_RUNNING' });
+    // An unknown plan is reported as such even while a session runs, with a did-you-mean.
+    await expect(engine.start('test-rastr', {})).rejects.toMatchObject({ code: 'UNKNOWN_PLAN', message: expect.stringMatching(/^unknown plan 'test-rastr' \(did you mean 'test-raster'\? plans: /) });
     await engine.whenEnded(id);
     await expect(engine.callInstrument('piezo0', 'moveTo', { xNm: 1, yNm: 2 })).resolves.toBeUndefined();
     await expect(engine.callInstrument('piezo0', 'moveTo', { xNm: 'a' })).rejects.toMatchObject({
