@@ -167,7 +167,9 @@ describe('validation gaps at the API (point 6) and shutdown (point 8)', () => {
     };
     // The daemon's own linger (not the tests' 0), so replies queued at close still leave.
     const api = await startApi({ lingerMs: 500 }, target);
-    const c = client(api.endpoints);
+    // A generous client deadline: the daemon's grace period runs first, and a loaded machine must not turn the
+    // awaited "shutting down" reply into a client-side timeout.
+    const c = client(api.endpoints, { timeoutMs: 30_000 });
     cleanup.push(() => c.close());
     const call = c.plans().then(() => undefined, (e: unknown) => e);
     await inside;
