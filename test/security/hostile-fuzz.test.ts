@@ -8,7 +8,8 @@
  * never a word of a file outside the folder.
  */
 import fc from 'fast-check';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../../daemon/config.js';
@@ -122,6 +123,7 @@ function fuzzWorld() {
   writeFileSync(join(outside, 'secret.npy'), encodeNpy(Float64Array.from(Buffer.from(SECRET))));
   writeFileSync(join(outside, 'secret.txt'), SECRET);
   symlinkSync(join(outside, 'secret.txt'), join(ds, 'link-out.npy'));
+  execFileSync('mkfifo', [join(ds, 'fifo.npy')]);
   return { base, ds };
 }
 
@@ -202,6 +204,7 @@ describe('fuzz: the manifest readers', () => {
           rmSync(out);
         } catch (err) {
           expect(err instanceof DatasetError || err instanceof DatasetFileError || err instanceof NpyError, String(err)).toBe(true);
+          expect(existsSync(out)).toBe(false);
           expect((err as Error).message).not.toContain('TOP-SECRET');
         }
       }),
