@@ -85,7 +85,7 @@ export function readDatasetJson(dir: string, name: unknown, what = 'file', maxBy
     return JSON.parse(text);
   } catch (err) {
     const at = /position (\d+)/.exec((err as Error).message);
-    throw new DatasetFileError(`${join(dir, String(name))}: ${what}: not valid JSON${at ? ` (syntax error at byte ${at[1]})` : ''}`);
+    throw new DatasetFileError(`${join(dir, String(name))}: ${what ? `${what}: ` : ''}invalid JSON${at ? ` (syntax error at byte ${at[1]})` : ''}`);
   }
 }
 
