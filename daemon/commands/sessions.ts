@@ -30,7 +30,14 @@ export function register(program: Command): void {
 
 export async function listSessions(opts: SessionsOptions, io: CommandIO): Promise<number> {
   const { SessionStore } = await import('../store/store.js');
-  const list = new SessionStore(opts.sessions).list();
+  let list;
+  try {
+    list = new SessionStore(opts.sessions).list();
+  } catch (err) {
+    // A missing or unreadable folder is an error, never "no sessions".
+    io.err(`qscope sessions list: ${message(err)}\n`);
+    return isInputError(err) ? EXIT.badInput : EXIT.notCompleted;
+  }
   if (opts.json) {
     io.out(JSON.stringify(list, null, 2) + '\n');
     return EXIT.ok;

@@ -145,7 +145,8 @@ export function importDataset(dir: string, outPath: string, options: Partial<Sto
   const out = resolve(outPath);
   if (!out.endsWith('.db')) throw new DatasetError(`--out ${outPath}: must name a .db file`);
   if (existsSync(out)) throw new DatasetError(`--out ${outPath}: already exists (not overwritten)`);
-  const m = readJson(folder, 'manifest.json') as Manifest;
+  if (!existsSync(join(folder, 'manifest.json'))) throw new DatasetError(`${join(folder, 'manifest.json')}: missing`);
+  const m = readJson(folder, 'manifest.json', '') as Manifest;
   if (typeof m !== 'object' || m === null || typeof m.kind !== 'string') throw new DatasetError(`${join(folder, 'manifest.json')}: must be an object with a 'kind'`);
   const isSession = m.session !== undefined && (m.kind === SESSION_KIND || Array.isArray(m.arrays));
   const loaded = isSession ? loadSessionExport(folder, m) : loadForeign(folder, m);

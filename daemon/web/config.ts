@@ -22,12 +22,13 @@ export const WEB_CONFIG_SCHEMA = {
     },
     allowedHosts: {
       type: 'array',
+      maxItems: 1000,
       items: { type: 'string', minLength: 1, maxLength: 253 },
       description: 'Host names browsers may use besides the bound address and the machine’s own names (Host/Origin checks).',
     },
     maxFps: { type: 'number', exclusiveMinimum: 0, maximum: 240, default: 20, unit: '1/s', description: 'Updates per second sent to one browser.' },
     window: { type: 'integer', minimum: 1, maximum: 10000, default: 64, description: 'Binary messages in flight per browser before it acknowledges.' },
-    maxBufferedBytes: { type: 'integer', minimum: 1024, default: 4 * 1024 * 1024, unit: 'B', description: 'Per-browser socket buffer above which nothing more is sent.' },
+    maxBufferedBytes: { type: 'integer', minimum: 1024, maximum: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, unit: 'B', description: 'Per-browser socket buffer above which nothing more is sent.' },
     maxClients: { type: 'integer', minimum: 1, maximum: 1000, default: 32 },
   },
 } as const;

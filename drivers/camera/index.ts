@@ -11,7 +11,7 @@ export type { Camera, CameraFrameFields, CameraMode, CameraRoi, CameraSensor, Ca
 export { MODE_COMPONENTS, CAMERA_CHANNELS, CAMERA_COMMANDS, roiProblem, frameShape } from './interface.js';
 export { MAGNETIC_SCENE_SCHEMA } from './scene.js';
 
-const PX = { type: 'integer', minimum: 0, unit: 'px' } as const;
+const PX = { type: 'integer', minimum: 0, maximum: 65_536, unit: 'px' } as const;
 
 /** `impl: sim` — the simulated Kerr/SPLEEM camera (drivers/camera/sim.ts). */
 export const cameraSimFactory: DriverFactory = {

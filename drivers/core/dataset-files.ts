@@ -88,7 +88,7 @@ export function readDatasetJson(dir: string, name: unknown, what = 'file', maxBy
     return JSON.parse(text);
   } catch (err) {
     const at = /position (\d+)/.exec((err as Error).message);
-    throw new DatasetFileError(`${join(dir, String(name))}: ${what === 'file' ? '' : `${what}: `}invalid JSON${at ? ` (syntax error at byte ${at[1]})` : ''}`);
+    throw new DatasetFileError(`${join(dir, String(name))}: ${what && what !== 'file' ? `${what}: ` : ''}invalid JSON${at ? ` (syntax error at byte ${at[1]})` : ''}`);
   }
 }
 

@@ -137,7 +137,7 @@ describe('manifests never reach outside their folder', () => {
   it('errors name the file and the problem but never quote it', () => {
     const { ds, base } = world();
     writeFileSync(join(ds, 'manifest.json'), SECRET);
-    expectRefused(runCliMeasured(['import', ds, '--out', join(base, 'a.db')]), /manifest\.json: .*invalid JSON/);
+    expectRefused(runCliMeasured(['import', ds, '--out', join(base, 'a.db')]), /manifest\.json: invalid JSON/);
     writeSessionExport(ds, { headers: { s: 'h.json' } });
     writeFileSync(join(ds, 'h.json'), `${SECRET}\n`);
     expectRefused(runCliMeasured(['import', ds, '--out', join(base, 'b.db')]), /h\.json: headers\.s: invalid JSON/);
