@@ -1,6 +1,7 @@
 /** Adds one subcommand per pipeline that offers `which` (train or reconstruct). */
 import type { Command } from 'commander';
 import type { PipelineCommands } from '../../pipelines/commands.js';
+import { EXIT, isInputError } from './io.js';
 
 export function addPipelineSubcommands(parent: Command, pipelines: Record<string, PipelineCommands>, which: 'train' | 'reconstruct'): void {
   for (const [name, p] of Object.entries(pipelines)) {
@@ -13,7 +14,8 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
         await spec.run(opts);
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
-        process.exitCode = 1;
+        // A bad dataset or option is exit 2 (nothing done), like every other command's bad input.
+        process.exitCode = isInputError(err) ? EXIT.badInput : EXIT.notCompleted;
       }
     });
   }

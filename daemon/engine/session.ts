@@ -98,6 +98,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   resultCount = 0;
   mismatches = 0;
   readonly replaying: boolean;
+  private readonly pipelineName: string | undefined;
+  private readonly replayOf: string | undefined;
 
   private readonly ac = new AbortController();
   private endRequest: EndRequest | undefined;
@@ -122,6 +124,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
+    this.pipelineName = d.pipeline?.name;
+    this.replayOf = d.replay?.sourceId;
     this.onFault = d.onFault ?? d.plan.onFault ?? 'fail';
     this.progressInfo.total = d.plan.total?.(d.params);
   }
@@ -238,8 +242,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       results: this.resultCount,
       recorded: this.d.writer.committed.frames + this.d.writer.committed.results,
       instruments: { ...this.d.instruments },
-      ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
-      ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
+      ...(this.pipelineName !== undefined ? { pipeline: this.pipelineName } : {}),
+      ...(this.replayOf !== undefined ? { replayOf: this.replayOf, mismatches: this.mismatches } : {}),
       params: this.d.params,
     };
   }
@@ -342,6 +346,21 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       this.state = 'failed';
       this.reason = `${reason}; recording could not be closed: ${describeError(err)}`;
     }
+    this.release();
+  }
+
+  /** True while this run references its pipeline (until the session has ended). */
+  get holdsPipeline(): boolean {
+    return this.d.pipeline !== undefined;
+  }
+
+  /** Drops what only a running session needs (the pipeline and its data, subscriptions, replay state). */
+  private release(): void {
+    this.pipelineSub = undefined;
+    this.stateSubs = [];
+    this.d.pipeline = undefined;
+    delete this.d.replay;
+    this.seqs.clear();
   }
 
   // ---- internals ----
