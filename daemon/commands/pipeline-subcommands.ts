@@ -14,8 +14,12 @@ export function addPipelineSubcommands(parent: Command, pipelines: Record<string
         await spec.run(opts);
       } catch (err) {
         console.error(`qscope ${which} ${name}: ${(err as Error).message}`);
-        // A bad dataset or option is exit 2 (nothing done), like every other command's bad input.
-        process.exitCode = isInputError(err) ? EXIT.badInput : EXIT.notCompleted;
+        // A bad dataset or option is exit 2 (nothing done), like every other command's bad input; an error may
+        // also say how to exit itself (exitCode) or carry a BAD_DATASET / BAD_USAGE code.
+        const exitCode = (err as { exitCode?: unknown }).exitCode;
+        const code = (err as { code?: unknown }).code;
+        process.exitCode = typeof exitCode === 'number' && Number.isInteger(exitCode) && exitCode > 0 ? exitCode
+          : isInputError(err) || code === 'USAGE' || code === 'BAD_DATASET' || code === 'BAD_USAGE' || err instanceof RangeError ? EXIT.badInput : EXIT.notCompleted;
       }
     });
   }
