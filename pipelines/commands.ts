@@ -5,6 +5,7 @@
  */
 import { g2Commands } from './antibunching/commands.js';
 import { cosyCommands } from './cosy/commands.js';
+import { mrfmCommands } from './mrfm/commands.js';
 import { domainsCommands } from './domains/commands.js';
 
 export interface OptionSpec {
@@ -28,5 +29,6 @@ export interface PipelineCommands {
 export const PIPELINE_COMMANDS: Record<string, PipelineCommands> = {
   g2: g2Commands,
   cosy: cosyCommands,
+  mrfm: mrfmCommands,
   domains: domainsCommands,
 };
