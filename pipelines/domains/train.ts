@@ -71,6 +71,8 @@ export interface TrainReport {
   config: SrConfig;
   trainedOn: TrainedOn;
   step: number;
+  /** Step whose weights were kept (best validation PSNR). */
+  keptStep?: number;
   losses: number[];
   validation: { step: number; metrics: ValidationMetrics }[];
   trainSeconds: number;
@@ -79,6 +81,8 @@ export interface TrainReport {
 
 interface CheckpointState {
   step: number;
+  /** Best validation PSNR so far and its step (its weights are in <out>/best). */
+  best?: { step: number; psnr: number };
   losses: number[];
   validation: TrainReport['validation'];
   trainSeconds: number;
@@ -207,12 +211,23 @@ export async function trainDomains(tf: typeof TF, o: TrainOptions): Promise<Trai
       const metrics = evaluateSr(net, val, n);
       state.validation.push({ step: state.step, metrics });
       const recent = state.losses.slice(-o.checkpointEvery);
+      if (!state.best || metrics.psnr > state.best.psnr) {
+        state.best = { step: state.step, psnr: metrics.psnr };
+        saveSrModel(net, trainedOn, join(o.out, 'best'));
+      }
       log(`step ${state.step}/${o.steps}: LR loss ${(recent.reduce((p, q) => p + q, 0) / recent.length).toExponential(3)}; validation PSNR ${metrics.psnr.toFixed(2)} dB (bicubic ${metrics.bicubicPsnr.toFixed(2)}), Corr ${metrics.corr.toFixed(4)} (bicubic ${metrics.bicubicCorr.toFixed(4)}); ${(state.trainSeconds / state.step).toFixed(2)} s/step`);
       await save();
     }
   }
-  saveSrModel(net, trainedOn, o.out);
-  const report: TrainReport = { options: strip(o), config, trainedOn, step: state.step, losses: state.losses, validation: state.validation, trainSeconds: state.trainSeconds, backend: tf.getBackend() };
+  // The model written is the checkpoint with the best validation PSNR (held-out validation seeds, disjoint
+  // from the benchmark's test seeds): early stopping on validation.
+  if (state.best && existsSync(join(o.out, 'best', 'model.json'))) {
+    const best = loadSrModel(tf, join(o.out, 'best'));
+    saveSrModel(best.net, trainedOn, o.out);
+    best.net.dispose();
+    log(`kept the best validation checkpoint: step ${state.best.step}, PSNR ${state.best.psnr.toFixed(2)} dB`);
+  } else saveSrModel(net, trainedOn, o.out);
+  const report: TrainReport = { options: strip(o), config, trainedOn, step: state.step, ...(state.best ? { keptStep: state.best.step } : {}), losses: state.losses, validation: state.validation, trainSeconds: state.trainSeconds, backend: tf.getBackend() };
   writeFileSync(join(o.out, 'training.json'), JSON.stringify(report, null, 1));
   net.dispose();
   optimizer.dispose();
