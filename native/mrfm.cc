@@ -359,51 +359,80 @@ struct Operator {
     }
   }
 
+  // Spectra are stored [k][f] (planes); the per-frequency kernels gather a block
+  // of kBlock consecutive frequencies at a time so the strided reads stay
+  // cache-line friendly.
+  static constexpr size_t kBlock = 8;
+
   // out[l][f] = Σ_k Ĝ[f][l][k] x[k][f]  (spectra of planes, [n][H] layout)
   void ApplyG(const double* xr, const double* xi, double* yr, double* yi) const {
     const size_t H = d.nfreq(), nz = d.nz, nf = d.nf;
-    ParallelFor(H, [&](size_t b, size_t e) {
-      std::vector<double> vr(nz), vi(nz);
-      for (size_t f = b; f < e; f++) {
-        for (size_t k = 0; k < nz; k++) {
-          vr[k] = xr[k * H + f];
-          vi[k] = xi[k * H + f];
-        }
-        const double* Gr = &gr[f * nf * nz];
-        const double* Gi = &gi[f * nf * nz];
-        for (size_t l = 0; l < nf; l++) {
-          double ar = 0, ai = 0;
-          for (size_t k = 0; k < nz; k++) {
-            ar += Gr[l * nz + k] * vr[k] - Gi[l * nz + k] * vi[k];
-            ai += Gr[l * nz + k] * vi[k] + Gi[l * nz + k] * vr[k];
+    const size_t nb = (H + kBlock - 1) / kBlock;
+    ParallelFor(nb, [&](size_t b, size_t e) {
+      std::vector<double> vr(nz * kBlock), vi(nz * kBlock), ur(nf * kBlock), ui(nf * kBlock);
+      for (size_t blk = b; blk < e; blk++) {
+        const size_t f0 = blk * kBlock, B = std::min(kBlock, H - f0);
+        for (size_t k = 0; k < nz; k++)
+          for (size_t t = 0; t < B; t++) {
+            vr[t * nz + k] = xr[k * H + f0 + t];
+            vi[t * nz + k] = xi[k * H + f0 + t];
           }
-          yr[l * H + f] = ar;
-          yi[l * H + f] = ai;
+        for (size_t t = 0; t < B; t++) {
+          const double* Gr = &gr[(f0 + t) * nf * nz];
+          const double* Gi = &gi[(f0 + t) * nf * nz];
+          const double* pr = &vr[t * nz];
+          const double* pi = &vi[t * nz];
+          for (size_t l = 0; l < nf; l++) {
+            double ar = 0, ai = 0;
+            for (size_t k = 0; k < nz; k++) {
+              ar += Gr[l * nz + k] * pr[k] - Gi[l * nz + k] * pi[k];
+              ai += Gr[l * nz + k] * pi[k] + Gi[l * nz + k] * pr[k];
+            }
+            ur[l * kBlock + t] = ar;
+            ui[l * kBlock + t] = ai;
+          }
         }
+        for (size_t l = 0; l < nf; l++)
+          for (size_t t = 0; t < B; t++) {
+            yr[l * H + f0 + t] = ur[l * kBlock + t];
+            yi[l * H + f0 + t] = ui[l * kBlock + t];
+          }
       }
     });
   }
   // out[k][f] = Σ_l conj(Ĝ[f][l][k]) y[l][f]
   void ApplyGH(const double* yr, const double* yi, double* xr, double* xi) const {
     const size_t H = d.nfreq(), nz = d.nz, nf = d.nf;
-    ParallelFor(H, [&](size_t b, size_t e) {
-      std::vector<double> ar(nz), ai(nz);
-      for (size_t f = b; f < e; f++) {
-        std::fill(ar.begin(), ar.end(), 0.0);
-        std::fill(ai.begin(), ai.end(), 0.0);
-        const double* Gr = &gr[f * nf * nz];
-        const double* Gi = &gi[f * nf * nz];
-        for (size_t l = 0; l < nf; l++) {
-          const double ur = yr[l * H + f], ui = yi[l * H + f];
-          for (size_t k = 0; k < nz; k++) {
-            ar[k] += Gr[l * nz + k] * ur + Gi[l * nz + k] * ui;
-            ai[k] += Gr[l * nz + k] * ui - Gi[l * nz + k] * ur;
+    const size_t nb = (H + kBlock - 1) / kBlock;
+    ParallelFor(nb, [&](size_t b, size_t e) {
+      std::vector<double> ar(nz * kBlock), ai(nz * kBlock), ur(nf * kBlock), ui(nf * kBlock);
+      for (size_t blk = b; blk < e; blk++) {
+        const size_t f0 = blk * kBlock, B = std::min(kBlock, H - f0);
+        for (size_t l = 0; l < nf; l++)
+          for (size_t t = 0; t < B; t++) {
+            ur[t * nf + l] = yr[l * H + f0 + t];
+            ui[t * nf + l] = yi[l * H + f0 + t];
+          }
+        for (size_t t = 0; t < B; t++) {
+          const double* Gr = &gr[(f0 + t) * nf * nz];
+          const double* Gi = &gi[(f0 + t) * nf * nz];
+          double* pr = &ar[t * nz];
+          double* pi = &ai[t * nz];
+          std::fill(pr, pr + nz, 0.0);
+          std::fill(pi, pi + nz, 0.0);
+          for (size_t l = 0; l < nf; l++) {
+            const double qr = ur[t * nf + l], qi = ui[t * nf + l];
+            for (size_t k = 0; k < nz; k++) {
+              pr[k] += Gr[l * nz + k] * qr + Gi[l * nz + k] * qi;
+              pi[k] += Gr[l * nz + k] * qi - Gi[l * nz + k] * qr;
+            }
           }
         }
-        for (size_t k = 0; k < nz; k++) {
-          xr[k * H + f] = ar[k];
-          xi[k * H + f] = ai[k];
-        }
+        for (size_t k = 0; k < nz; k++)
+          for (size_t t = 0; t < B; t++) {
+            xr[k * H + f0 + t] = ar[t * nz + k];
+            xi[k * H + f0 + t] = ai[t * nz + k];
+          }
       }
     });
   }
@@ -525,39 +554,52 @@ struct NormalSolver {
     });
   }
 
-  // Solves M_f x = r in place for every frequency; spectra in [k][f] layout.
+  // Solves M_f x = r in place for every frequency; spectra in [k][f] layout,
+  // gathered in blocks of consecutive frequencies.
   void Solve(double* xr, double* xi) const {
     const Dims& d = op->d;
-    const size_t H = d.nfreq(), nz = d.nz;
-    ParallelFor(H, [&](size_t b, size_t e) {
-      std::vector<double> vr(nz), vi(nz);
-      for (size_t f = b; f < e; f++) {
-        const double* Lr = &lr[f * tri];
-        const double* Li = &li[f * tri];
-        for (size_t a = 0; a < nz; a++) {
-          double sr = xr[a * H + f], si = xi[a * H + f];
-          const size_t row = a * (a + 1) / 2;
-          for (size_t q = 0; q < a; q++) {
-            sr -= Lr[row + q] * vr[q] - Li[row + q] * vi[q];
-            si -= Lr[row + q] * vi[q] + Li[row + q] * vr[q];
+    const size_t H = d.nfreq(), nz = d.nz, Bk = Operator::kBlock;
+    const size_t nb = (H + Bk - 1) / Bk;
+    ParallelFor(nb, [&](size_t b, size_t e) {
+      std::vector<double> br(nz * Bk), bi(nz * Bk);
+      for (size_t blk = b; blk < e; blk++) {
+        const size_t f0 = blk * Bk, B = std::min(Bk, H - f0);
+        for (size_t a = 0; a < nz; a++)
+          for (size_t t = 0; t < B; t++) {
+            br[t * nz + a] = xr[a * H + f0 + t];
+            bi[t * nz + a] = xi[a * H + f0 + t];
           }
-          vr[a] = sr / Lr[row + a];
-          vi[a] = si / Lr[row + a];
-        }
-        for (size_t a = nz; a-- > 0;) {  // Lᴴ x = v
-          double sr = vr[a], si = vi[a];
-          for (size_t q = a + 1; q < nz; q++) {  // conj(L[q][a]) x[q]
-            const size_t idx = q * (q + 1) / 2 + a;
-            sr -= Lr[idx] * vr[q] + Li[idx] * vi[q];
-            si -= Lr[idx] * vi[q] - Li[idx] * vr[q];
+        for (size_t t = 0; t < B; t++) {
+          const double* Lr = &lr[(f0 + t) * tri];
+          const double* Li = &li[(f0 + t) * tri];
+          double* vr = &br[t * nz];
+          double* vi = &bi[t * nz];
+          for (size_t a = 0; a < nz; a++) {  // L v = r
+            double sr = vr[a], si = vi[a];
+            const size_t row = a * (a + 1) / 2;
+            for (size_t q = 0; q < a; q++) {
+              sr -= Lr[row + q] * vr[q] - Li[row + q] * vi[q];
+              si -= Lr[row + q] * vi[q] + Li[row + q] * vr[q];
+            }
+            vr[a] = sr / Lr[row + a];
+            vi[a] = si / Lr[row + a];
           }
-          vr[a] = sr / Lr[a * (a + 1) / 2 + a];
-          vi[a] = si / Lr[a * (a + 1) / 2 + a];
+          for (size_t a = nz; a-- > 0;) {  // Lᴴ x = v
+            double sr = vr[a], si = vi[a];
+            for (size_t q = a + 1; q < nz; q++) {  // conj(L[q][a]) x[q]
+              const size_t idx = q * (q + 1) / 2 + a;
+              sr -= Lr[idx] * vr[q] + Li[idx] * vi[q];
+              si -= Lr[idx] * vi[q] - Li[idx] * vr[q];
+            }
+            vr[a] = sr / Lr[a * (a + 1) / 2 + a];
+            vi[a] = si / Lr[a * (a + 1) / 2 + a];
+          }
         }
-        for (size_t a = 0; a < nz; a++) {
-          xr[a * H + f] = vr[a];
-          xi[a * H + f] = vi[a];
-        }
+        for (size_t a = 0; a < nz; a++)
+          for (size_t t = 0; t < B; t++) {
+            xr[a * H + f0 + t] = br[t * nz + a];
+            xi[a * H + f0 + t] = bi[t * nz + a];
+          }
       }
     });
   }

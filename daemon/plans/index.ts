@@ -79,5 +79,6 @@ export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
   registry.register((await import('../../pipelines/cosy/plan.js')).cosy2dPlan);
   const mrfm = await import('../../pipelines/mrfm/plan.js');
   registry.register(mrfm.mrfmMultislicePlan).register(mrfm.mrfmXyzPlan);
+  registry.register((await import('../../pipelines/domains/plan.js')).domainImagingPlan);
   return registry;
 }

@@ -8,7 +8,7 @@ export const mrfmCommands: PipelineCommands = {
       { flags: '--input <dir>', description: 'dataset folder' },
       { flags: '--out <dir>', description: 'output folder (created; must be empty)' },
       { flags: '--method <name>', description: 'admm | landweber', default: 'admm' },
-      { flags: '--cs <transform>', description: 'compressed sensing of unsampled points: dct (pulse axis) | dft3 | none', default: 'dct' },
+      { flags: '--cs <transform>', description: 'compressed sensing of unsampled points: dft3 | dct (along the pulses) | none', default: 'dft3' },
       { flags: '--cs-mode <mode>', description: 'use the BPDN estimate to fill unsampled points only, or everywhere', default: 'fill' },
       { flags: '--max-iter <n>', description: 'iteration cap (default 200 for admm, 1000 for landweber)' },
     ],

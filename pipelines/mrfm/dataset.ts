@@ -71,7 +71,9 @@ export function readMrfmDataset(dir: string): MrfmDataset {
   } catch (err) {
     bad(dir, `manifest.json: not valid JSON (${(err as Error).message})`);
   }
-  const m = obj(dir, raw, '');
+  let m = obj(dir, raw, '');
+  // a `qscope export` folder carries the dataset fields in `parameters`
+  if (m.kind === MRFM_KIND && m.voxel_size_nm === undefined && m.parameters && typeof m.parameters === 'object') m = { ...(m.parameters as Record<string, unknown>), kind: m.kind };
   if (m.kind !== MRFM_KIND) bad(dir, `manifest kind: expected '${MRFM_KIND}', got ${JSON.stringify(m.kind)}`);
   const vs = m.voxel_size_nm;
   if (!Array.isArray(vs) || vs.length !== 3) bad(dir, 'manifest voxel_size_nm: must be [dx, dy, dz]');

@@ -40,7 +40,7 @@ describe('qscope reconstruct mrfm', () => {
     expect(recon.dtype).toBe('f64');
     expect(recon.shape).toEqual([12, 12, 6]);
     const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
-    expect(m).toMatchObject({ method: 'admm', stoppingReason: 'converged', cs: { transform: 'dct', mode: 'fill' } });
+    expect(m).toMatchObject({ method: 'admm', stoppingReason: 'converged', cs: { transform: 'dft3', mode: 'fill' } });
     expect(m.residualHistory).toHaveLength(m.iterations);
     expect(m.cs.sampledFraction).toBeGreaterThan(0.4);
     expect(m.rmse).toBe(r.metrics.rmse);

@@ -13,6 +13,9 @@ import { replaySession } from '../../../daemon/engine/replay.js';
 import { PipelineRegistry } from '../../../pipelines/core/pipeline.js';
 import { mrfmMultislicePlan, mrfmXyzPlan } from '../../../pipelines/mrfm/plan.js';
 import { mrfmPipelineFactory } from '../../../pipelines/mrfm/pipeline.js';
+import { createDefaultExporters, exportSession } from '../../../daemon/datasets/export.js';
+import { readMrfmDataset } from '../../../pipelines/mrfm/dataset.js';
+import { reconstructMrfmFolder } from '../../../pipelines/mrfm/offline.js';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qscope-mrfm-'))));
@@ -58,6 +61,15 @@ describe('plans mrfm-multislice and mrfm-xyz on the virtual clock', () => {
     expect(recons.at(-1)!.header.shape).toEqual([6, 6, 4]);
     expect(recons.at(-1)!.header.sampledFraction).toBeCloseTo(frames.length / (6 * 6 * 3), 12);
     expect([...recons.at(-1)!.payload].some((v) => v > 0)).toBe(true);
+    // qscope export writes the session as an mrfm-multislice dataset that reconstruct reads
+    const out = join(dir, 'export');
+    const ex = exportSession(r, out, await createDefaultExporters());
+    expect(ex.manifest.kind).toBe('mrfm-multislice');
+    const ds = readMrfmDataset(out);
+    expect(ds.dims).toEqual({ nx: 6, ny: 6, nz: 4, nf: 3 });
+    expect(ds.measurement.filter((v) => !Number.isNaN(v))).toHaveLength(frames.length);
+    const rec2 = await reconstructMrfmFolder({ input: out, out: join(dir, 'recon'), maxIter: 30 });
+    expect(rec2.files).toContain('recon.npy');
     r.close();
     const rec = st;
     const report = await replaySession({ source: id, sourceStore: store, store, registry: createDefaultRegistry(), plans, pipelines, speed: 'max' });
