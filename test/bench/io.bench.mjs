@@ -125,8 +125,16 @@ async function unplugOnce(midMove) {
   await pi.connect();
   if (midMove) {
     pi.moveTo(1000, 1000, 1000).catch(() => undefined);
-    await new Promise((r) => g.emu.once('command', (c) => c.command.startsWith('ONT?') && r()));
-    await new Promise((r) => g.emu.once('command', r));
+    // Wait until the adapter polls ONT? (the move is running), whatever came before it (MOV, ERR?).
+    await new Promise((r) => {
+      const on = (c) => {
+        if (c.command.startsWith('ONT?')) {
+          g.emu.off('command', on);
+          r();
+        }
+      };
+      g.emu.on('command', on);
+    });
   } else {
     await pi.call('position', {});
   }
