@@ -90,7 +90,7 @@ const printable = (s: string) => JSON.stringify(s);
 export class Link {
   readonly id: string;
   readonly address: Address;
-  private readonly o: Required<Omit<LinkOptions, 'log' | 'baudRate' | 'watchdog' | 'reconnect' | 'address'>> & Pick<LinkOptions, 'log' | 'baudRate'>;
+  private o: Required<Omit<LinkOptions, 'log' | 'baudRate' | 'watchdog' | 'reconnect' | 'address'>> & Pick<LinkOptions, 'log' | 'baudRate'>;
   private readonly reconnectOpts: { initialMs: number; maxMs: number } | false;
   private readonly watchdogOpts: { intervalMs: number; probe: SyncProbe } | undefined;
   private readonly stateSubject = new BehaviorSubject<LinkState>('closed');
@@ -126,7 +126,7 @@ export class Link {
       id: opts.id,
       framing: opts.framing,
       replyTimeoutMs,
-      interByteGapMs: opts.interByteGapMs ?? Math.min(replyTimeoutMs, 500),
+      interByteGapMs: opts.interByteGapMs ?? replyTimeoutMs,
       drainQuietMs: opts.drainQuietMs ?? 20,
       sync: opts.sync,
       connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
@@ -187,6 +187,13 @@ export class Link {
 
   send(command: string): Promise<void> {
     return this.exclusive((io) => io.send(command));
+  }
+
+  /** Changes the reply deadline (and the inter-byte gap with it) for the requests that follow. */
+  setReplyTimeout(ms: number): void {
+    if (!(ms > 0)) throw new RangeError(`replyTimeoutMs: must be > 0, got ${ms}`);
+    this.o.replyTimeoutMs = ms;
+    this.o.interByteGapMs = ms;
   }
 
   /** Marks the link dirty (an adapter that could not parse a reply): the next command resynchronises first. */

@@ -21,7 +21,7 @@ afterEach(async () => {
 async function rig(model: 'sr830' | 'sr860', wire: Wire, extra: Record<string, unknown> = {}) {
   const { emu, address, cleanup } = await startEmulator(lockinTable(model, 5), wire);
   // 1000 Hz sampling keeps the test's real waits at 1 ms per sample.
-  const drv = new Sr830Force('lockin', new RealClock(), { address, model, anPerVolt: 1e6, lockinRateHz: 1000, replyTimeoutMs: 300, watchdogMs: 0, ...extra });
+  const drv = new Sr830Force('lockin', new RealClock(), { address, model, anPerVolt: 1e6, lockinRateHz: 1000, replyTimeoutMs: 10_000, watchdogMs: 0, ...extra });
   cleanups.push(cleanup, () => drv.dispose());
   await drv.connect();
   return { emu, drv, dev: () => emu.dev as LockinDevice };

@@ -36,7 +36,7 @@ const toy: DialogueTable = {
 
 async function link(wire: 'tcp' | 'pty' = 'tcp') {
   const { emu, address, cleanup } = await startEmulator(toy, wire);
-  const l = new Link({ id: 'toy', address, framing: lineFraming(), replyTimeoutMs: 200, sync: { command: '*IDN?\n', matches: (r) => r === 'TOY,1' }, reconnect: { initialMs: 10, maxMs: 50 } });
+  const l = new Link({ id: 'toy', address, framing: lineFraming(), replyTimeoutMs: 10_000, sync: { command: '*IDN?\n', matches: (r) => r === 'TOY,1' }, reconnect: { initialMs: 10, maxMs: 50 } });
   cleanups.push(cleanup, () => l.close());
   await l.open();
   return { emu, l };
@@ -91,6 +91,7 @@ describe('Link: a silent device', () => {
   it('times out, then the resync probe gets no answer: the link goes down and the next command is not sent', async () => {
     const { emu, l } = await link('tcp');
     emu.knobs.silent = true;
+    l.setReplyTimeout(50); // a silent device never answers: this times out however slow the machine
     await expect(l.query('Q? 1\n')).rejects.toBeInstanceOf(TimeoutError);
     const down = waitFor(l.events$, (e) => e.type === 'down');
     await expect(l.send('SET 5\n')).rejects.toBeInstanceOf(DisconnectedError);
@@ -101,9 +102,10 @@ describe('Link: a silent device', () => {
 
   it('the watchdog notices a device that went silent while idle', async () => {
     const { emu, address, cleanup } = await startEmulator(toy, 'tcp');
-    const l = new Link({ id: 'toy', address, framing: lineFraming(), replyTimeoutMs: 100, sync: { command: '*IDN?\n', matches: (r) => r === 'TOY,1' }, watchdog: { intervalMs: 20 }, reconnect: false });
+    const l = new Link({ id: 'toy', address, framing: lineFraming(), replyTimeoutMs: 10_000, sync: { command: '*IDN?\n', matches: (r) => r === 'TOY,1' }, watchdog: { intervalMs: 20 }, reconnect: false });
     cleanups.push(cleanup, () => l.close());
     await l.open();
+    l.setReplyTimeout(50);
     const down = waitFor(l.events$, (e) => e.type === 'down');
     emu.knobs.silent = true;
     const ev = await down;

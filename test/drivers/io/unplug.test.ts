@@ -48,7 +48,7 @@ describe('unplugging a serial instrument mid-move', () => {
     const { emu, address, cleanup } = await startEmulator(gcsTable({ servoOnAtPowerUp: true }), 'pty');
     cleanups.push(cleanup);
     const rig = await makeEngine(tmp.dir, { extraPlans: [stagePlan as Plan<never>] });
-    const stage = new PiGcsPiezo('stage', rig.clock, { address, replyTimeoutMs: 500, watchdogMs: 0, pollMs: 0 }, rig.world);
+    const stage = new PiGcsPiezo('stage', rig.clock, { address, replyTimeoutMs: 10_000, watchdogMs: 0, pollMs: 0 }, rig.world);
     cleanups.push(() => stage.dispose());
     await stage.connect();
     rig.drivers.delete('piezo0');

@@ -20,7 +20,7 @@ afterEach(async () => {
 async function rig(wire: Wire, table = gcsTable({ servoOnAtPowerUp: true }), extra: Record<string, unknown> = {}) {
   const { emu, address, cleanup } = await startEmulator(table, wire);
   const world = new SimWorld({ seed: 1, clock: new RealClock() });
-  const drv = new PiGcsPiezo('stage', world.clock, { address, replyTimeoutMs: 300, watchdogMs: 0, pollMs: 0, ...extra }, world);
+  const drv = new PiGcsPiezo('stage', world.clock, { address, replyTimeoutMs: 10_000, watchdogMs: 0, pollMs: 0, ...extra }, world);
   cleanups.push(cleanup, () => drv.dispose());
   await drv.connect();
   return { emu, drv, world };
@@ -70,7 +70,9 @@ describe.each(['tcp', 'pty'] as const)('PI GCS adapter over %s', (wire) => {
   it('a reply arriving after its request timed out is never returned to a later request', async () => {
     const { emu, drv } = await rig(wire);
     emu.knobs.late = 1; // the next reply (POS? → 50 µm) is held back past the client's timeout
+    drv.link.setReplyTimeout(50); // held until the next reply: this times out however slow the machine
     await expect(drv.call('position', {})).rejects.toBeInstanceOf(TimeoutError);
+    drv.link.setReplyTimeout(10_000);
     // The device moves on; the next question must get the new answer, not the held one.
     for (const a of Object.values(dev(emu).axes)) a.target = a.pos = 12.25;
     const late = waitFor(drv.link.events$, (e) => e.type === 'late');

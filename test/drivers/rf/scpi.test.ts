@@ -21,7 +21,7 @@ afterEach(async () => {
 async function rig(dialect: DialectName, wire: Wire, extra: Record<string, unknown> = {}) {
   const { emu, address, cleanup } = await startEmulator(scpiTable(dialect), wire);
   const world = new SimWorld({ seed: 1, clock: new RealClock() });
-  const drv = new ScpiRf('mw', world.clock, { address, dialect, replyTimeoutMs: 300, watchdogMs: 0, ...extra }, world);
+  const drv = new ScpiRf('mw', world.clock, { address, dialect, replyTimeoutMs: 10_000, watchdogMs: 0, ...extra }, world);
   cleanups.push(cleanup, () => drv.dispose());
   await drv.connect();
   return { emu, drv, world, dev: () => emu.dev as ScpiDevice };
@@ -61,7 +61,9 @@ describe.each([
   it('a late reply is never returned to a later request; garbage is a GarbageError', async () => {
     const { emu, drv, dev } = await rig(dialect, wire);
     emu.knobs.late = 1; // FREQ? → 1e9 held back past the timeout
+    drv.link.setReplyTimeout(50); // held until the next reply: this times out however slow the machine
     await expect(drv.call('state', {})).rejects.toBeInstanceOf(TimeoutError);
+    drv.link.setReplyTimeout(10_000);
     dev().freq = 3.5e9;
     const late = waitFor(drv.link.events$, (e) => e.type === 'late');
     expect(await drv.call('state', {})).toMatchObject({ frequencyHz: 3.5e9 });
