@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--pixels <NX,NY>', 'scan: pixels per line and lines per frame (turns on marker-delimited pixels)')
     .option('--line-start-marker <m>', 'scan: marker number of a line start', '1')
     .option('--line-stop-marker <m>', 'scan: marker number of a line stop', '2')
-    .option('--frame-marker <m>', 'scan: marker number of a frame start (0: none, a frame is NY lines)', '3')
+    .option('--frame-marker <m>', 'scan: marker number of a frame start (0, or none in the file: a frame is NY lines)', '3')
     .option('--pixel-size-nm <nm>', 'pixel size written to the manifest', '100')
     .action(async (file: string, flags: PtuFlags) => {
       process.exitCode = await convertPtuCommand(file, flags, processIO);

@@ -23,7 +23,7 @@ export interface ScanMarkers {
   /** Marker numbers (1–15 for HydraHarp-family files, 1–4 for PicoHarp): marker m is bit m−1 of the marker mask. */
   lineStart: number;
   lineStop: number;
-  /** 0: no frame marker, a frame is ny lines. */
+  /** 0: no frame marker, a frame is ny lines (also when the file holds no marker of this number). */
   frame: number;
 }
 
@@ -162,7 +162,11 @@ export function convertPtu(file: string, out: string, o: PtuConvertOptions): Ptu
     let lastT = -Infinity;
     let markers = 0;
     let event = 0;
-    const lines = o.scan ? new LineTracker(o.scan) : undefined;
+    // Two readings of the markers: with the frame marker, and with frames of ny lines. The second is used when
+    // the file holds no frame marker at all (many scanners write only line markers).
+    const withFrames = o.scan && o.scan.frame > 0 ? new LineTracker(o.scan) : undefined;
+    const byCount = o.scan ? new LineTracker({ ...o.scan, frame: 0 }) : undefined;
+    let frameMarkers = 0;
     const order = (t: number): void => {
       if (t < lastT) throw new PtuError(file, `records out of time order at event ${event} (${t} ps after ${lastT} ps): corrupt file`);
       lastT = t;
@@ -176,12 +180,15 @@ export function convertPtu(file: string, out: string, o: PtuConvertOptions): Ptu
       marker(t, mask) {
         order(t);
         markers++;
-        lines?.marker(t, mask);
+        withFrames?.marker(t, mask);
+        byCount?.marker(t, mask);
+        if (o.scan && o.scan.frame > 0 && mask & (1 << (o.scan.frame - 1))) frameMarkers++;
       },
     };
     const d1 = new RecordDecoder(h);
     forEachChunk(fd, h, (w) => d1.decode(w, pass1));
 
+    const lines = withFrames && frameMarkers > 0 ? withFrames : byCount;
     const channels = o.channels ?? defaultChannels(perChannel, file);
     const [chA, chB] = channels;
     // T2 sync events are real events on input 0 of a HydraHarp-family tagger; allow them when named.
@@ -289,7 +296,7 @@ export function convertPtu(file: string, out: string, o: PtuConvertOptions): Ptu
           t2,
           channels: { start: chA, stop: chB },
           photonsPerChannel,
-          ...(o.scan ? { scan: o.scan } : { windowS: o.windowS }),
+          ...(o.scan ? { scan: { ...o.scan, frame: lines === withFrames ? o.scan.frame : 0 } } : { windowS: o.windowS }),
         },
       },
     };

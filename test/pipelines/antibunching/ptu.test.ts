@@ -243,6 +243,9 @@ describe('qscope convert ptu: scan from line/frame markers', () => {
     const ds = readHbtScan(out);
     expect([ds.ny, ds.nx, ds.k]).toEqual([2, 4, 2]);
     expect(Array.from(ds.acquired)).toEqual(new Array(8).fill(2));
+    // With frame markers in the file, a line beyond NY in a frame is dropped and counted.
+    const r3 = convertPtu(file, join(tmp, 'scan-ny1'), { ...DEFAULT_PTU_OPTIONS, scan: { nx: 4, ny: 1, lineStart: 1, lineStop: 2, frame: 3 } });
+    expect([r3.k, r3.droppedLines]).toEqual([2, 2]);
   });
 
   it('without a frame marker a frame is NY lines; a partial last frame leaves later lines with fewer windows', () => {
@@ -256,11 +259,15 @@ describe('qscope convert ptu: scan from line/frame markers', () => {
       t += 2_000_000;
     }
     const file = write(ptuFile({ rec: 'MultiHarp T2', globalResolution: 1e-12, events: ev }).bytes);
-    const r = convertPtu(file, join(tmp, 'noframe'), { ...DEFAULT_PTU_OPTIONS, scan: { nx: 2, ny: 2, lineStart: 1, lineStop: 2, frame: 0 } });
-    expect(r.k).toBe(2);
-    const ds = readHbtScan(join(tmp, 'noframe'));
-    expect(Array.from(ds.acquired)).toEqual([2, 2, 1, 1]);
-    expect(r.events).toBe(3);
+    // frame 0, and the default frame marker 3 that this file never writes, read the same.
+    for (const [dir, frame] of [['noframe', 0], ['noframe3', 3]] as const) {
+      const r = convertPtu(file, join(tmp, dir), { ...DEFAULT_PTU_OPTIONS, scan: { nx: 2, ny: 2, lineStart: 1, lineStop: 2, frame } });
+      expect(r.k).toBe(2);
+      const ds = readHbtScan(join(tmp, dir));
+      expect(Array.from(ds.acquired)).toEqual([2, 2, 1, 1]);
+      expect(r.events).toBe(3);
+      expect(r.droppedLines).toBe(0);
+    }
   });
 });
 
