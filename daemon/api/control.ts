@@ -157,6 +157,9 @@ export class ControlServer {
       this.replies.push([...entry.envelope, JSON.stringify({ id: requestIdOf(entry.body), error })]);
     }
     await this.replies.drained();
+    // A reply handed to libzmq in this same turn can be discarded by an immediate close (seen with the
+    // shutdown replies, linger notwithstanding): give the I/O thread one turn of the loop before closing.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     this.socket.close();
     this.replies.clear();
     await this.loop;
