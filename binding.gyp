@@ -13,7 +13,9 @@
         "native/fft.cc",
         "native/svd.cc",
         "native/svt.cc",
-        "native/sampling.cc"
+        "native/sampling.cc",
+        "native/mrfm.cc",
+        "native/spins.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -14,7 +14,9 @@ import { NUCLEI_SCENE_SCHEMA } from '../drivers/odmr/scene.js';
 
 import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
 import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
+import { WEB_CONFIG_SCHEMA } from '../daemon/web/config.js';
 import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
+import { MAGNETIC_SCENE_SCHEMA } from '../drivers/camera/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
 export const RIG_SCHEMA = {
@@ -23,13 +25,13 @@ export const RIG_SCHEMA = {
   required: ['seed'],
   properties: {
     name: { type: 'string', description: 'Human name of the rig, shown in status and logs.' },
-    seed: { type: 'integer', description: 'Seed of the simulated world (scene, noise, faults).' },
+    seed: { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed of the simulated world (scene, noise, faults).' },
     clock: {
       enum: ['real', 'scaled', 'virtual'],
       default: 'real',
-      description: 'real: wall time; scaled: wall time × speed (demos); virtual: as fast as possible, deterministic.',
+      description: 'real: wall time; scaled: virtual time paced at speed × wall time (demos); virtual: as fast as possible. scaled and virtual are deterministic and need a fully simulated rig: one with a real instrument runs on the real clock.',
     },
-    speed: { type: 'number', exclusiveMinimum: 0, default: 1, unit: '1', description: 'Experiment seconds per wall second for the scaled clock.' },
+    speed: { type: 'number', exclusiveMinimum: 0, default: 1, unit: '1', description: 'Experiment seconds per wall second for the scaled clock (at most: computation takes no experiment time).' },
   },
 } as const;
 
@@ -82,6 +84,7 @@ export const SCENE_SCHEMA = {
     // ---- scene parts: one line each, e.g. `emitters: EMITTERS_SCENE_SCHEMA,` ----
     nuclei: NUCLEI_SCENE_SCHEMA,
     emitters: EMITTER_SCENE_SCHEMA,
+    magnetic: MAGNETIC_SCENE_SCHEMA,
   },
 } as const;
 
@@ -101,6 +104,7 @@ export const CONFIG_SECTIONS: Record<string, Record<string, unknown>> = {
   // ---- sections of other owners: sessions, api, ... ----
   sessions: SESSIONS_SCHEMA,
   api: API_CONFIG_SCHEMA,
+  web: WEB_CONFIG_SCHEMA,
 };
 
 /** The top-level schema: closed, `rig` required. */

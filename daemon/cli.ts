@@ -24,6 +24,7 @@ import { register as registerSessionControl } from './commands/session-control.j
 import { register as registerWatch } from './commands/watch.js';
 import { register as registerKeys } from './commands/keys.js';
 import { register as registerPlans } from './commands/plans.js';
+import { register as registerConvert } from './commands/convert.js';
 
 export function createProgram(): Command {
   const program = new Command('qscope')
@@ -47,6 +48,7 @@ export function createProgram(): Command {
   registerWatch(program);
   registerKeys(program);
   registerPlans(program);
+  registerConvert(program);
   return program;
 }
 

@@ -7,9 +7,9 @@
  * problem is reported as `path: message`, the path written the way the YAML
  * is read: `instruments.piezo0.rangeUm[2]: must be > 0`.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { ClockKind } from '../drivers/core/clock.js';
 import type { DriverRegistry, InstrumentConfig } from '../drivers/core/registry.js';
 import { createDefaultRegistry } from '../drivers/index.js';
@@ -77,8 +77,29 @@ export class ConfigValidator {
     const issues: string[] = this.top(raw) ? [] : formatAjvErrors(this.top.errors ?? []);
     const cfg = raw as QscopeConfig;
     // The instruments are checked even when the top level failed, so one run reports everything.
-    const instruments = isObject(cfg) && isObject(cfg.instruments) ? cfg.instruments : {};
+    issues.push(...this.instrumentIssues(isObject(cfg) && isObject(cfg.instruments) ? cfg.instruments : {}));
+    if (issues.length) throw new ConfigError(issues, file);
+    return cfg;
+  }
+
+  /**
+   * Validates (and fills defaults into) an `instruments` section alone — what `replay` rebuilds from a recorded
+   * or imported session, checked with the same schemas as a live config (a recorded config is input too).
+   */
+  validateInstruments(raw: unknown, file?: string): Record<string, InstrumentConfig> {
+    if (!isObject(raw)) throw new ConfigError(['instruments: must be a mapping of instrument ids to entries'], file);
+    const issues = this.instrumentIssues(raw, true);
+    if (issues.length) throw new ConfigError(issues, file);
+    return raw as Record<string, InstrumentConfig>;
+  }
+
+  private instrumentIssues(instruments: Record<string, unknown>, strict = false): string[] {
+    const issues: string[] = [];
     for (const [id, entry] of Object.entries(instruments)) {
+      if (strict && (!isObject(entry) || typeof entry.kind !== 'string' || typeof entry.impl !== 'string')) {
+        issues.push(`${formatPath(['instruments', id])}: must have a string kind and impl`);
+        continue;
+      }
       if (!isObject(entry) || typeof entry.kind !== 'string' || typeof entry.impl !== 'string') continue;
       const at = ['instruments', id];
       const kinds = [...new Set(this.registry.list().map((f) => f.kind))].sort();
@@ -99,16 +120,26 @@ export class ConfigValidator {
         this.perImpl.set(key, check);
       }
       if (!check(entry)) issues.push(...formatAjvErrors(check.errors ?? [], at));
-      else for (const issue of factory.check?.(entry) ?? []) issues.push(`${formatPath([...at, ...issue.path])}: ${issue.message}`);
+      else for (const issue of factory.check?.(entry as InstrumentConfig) ?? []) issues.push(`${formatPath([...at, ...issue.path])}: ${issue.message}`);
     }
-    if (issues.length) throw new ConfigError(issues, file);
-    return cfg;
+    return issues;
   }
 }
 
-/** Parses YAML text; syntax errors and duplicate keys become ConfigError with line and column. */
+/** Largest config file read, bytes (a rig config is a few KiB). */
+export const MAX_CONFIG_BYTES = 4 * 2 ** 20;
+/** Most aliases a config may expand (yaml's own guard against "billion laughs" alias bombs). */
+export const MAX_CONFIG_ALIASES = 100;
+
+/**
+ * Parses YAML text; syntax errors, duplicate keys and alias bombs become ConfigError with line and column.
+ * Duplicate keys are found in one pass with a set per mapping (yaml's own `uniqueKeys` compares every pair:
+ * quadratic, minutes for a hostile file of a million keys).
+ */
 export function parseConfigText(text: string, file?: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError([`${text.length} characters exceeds the limit of ${MAX_CONFIG_BYTES}`], file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter });
   if (doc.errors.length) {
     throw new ConfigError(
       doc.errors.map((e) => {
@@ -118,18 +149,74 @@ export function parseConfigText(text: string, file?: string): unknown {
       file,
     );
   }
-  return doc.toJS() ?? {};
+  const dup = firstDuplicateKey(doc.contents);
+  if (dup) {
+    const pos = dup.offset !== undefined ? lineCounter.linePos(dup.offset) : undefined;
+    throw new ConfigError([`${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}Map keys must be unique (duplicate key '${dup.key.slice(0, 80)}')`], file);
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES }) ?? {};
+  } catch (err) {
+    throw new ConfigError([`cannot be expanded: ${/alias/i.test((err as Error).message) ? `more than ${MAX_CONFIG_ALIASES} alias expansions (an alias bomb?)` : (err as Error).message}`], file);
+  }
+}
+
+/** The first repeated key of any mapping of the document, found iteratively in linear time. */
+function firstDuplicateKey(root: unknown): { key: string; offset?: number } | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const k = pair.key;
+        const id = isScalar(k) ? `${typeof k.value}:${String(k.value)}` : undefined;
+        if (id !== undefined) {
+          if (seen.has(id)) return { key: String((k as { value: unknown }).value), ...((k as { range?: [number] }).range ? { offset: (k as { range: [number] }).range[0] } : {}) };
+          seen.add(id);
+        }
+        stack.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) stack.push(...node.items);
+  }
+  return undefined;
 }
 
 /** Reads, parses and validates a config file. */
 export async function loadConfig(file: string, registry: DriverRegistry = createDefaultRegistry()): Promise<QscopeConfig> {
   let text: string;
+  const unreadable = (err: unknown) => new ConfigError([`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`], file);
+  const st = await stat(file).catch((err: unknown) => {
+    throw unreadable(err);
+  });
+  if (!st.isFile()) throw new ConfigError(['cannot read: not a regular file'], file);
+  if (st.size > MAX_CONFIG_BYTES) throw new ConfigError([`${st.size} bytes exceeds the limit of ${MAX_CONFIG_BYTES}`], file);
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`], file);
+    throw unreadable(err);
   }
   return new ConfigValidator(registry).validate(parseConfigText(text, file), file);
+}
+
+/**
+ * What the daemon checks at start beyond the schema, in one place so that `qscope config check` and
+ * `qscope daemon` accept exactly the same configs: the API endpoints (after command-line overrides) and, when
+ * any is not loopback or CURVE is configured, the CURVE section — keys readable, secret-key file not accessible
+ * by group or others, allow-list not empty. Throws ConfigError; returns the `api` section as the daemon uses it.
+ */
+export async function checkDaemonConfig(cfg: QscopeConfig, overrides: { control?: string; data?: string } = {}, file?: string): Promise<Record<string, unknown>> {
+  const api: Record<string, unknown> = { ...((cfg.api as Record<string, unknown> | undefined) ?? {}) };
+  if (overrides.control !== undefined) api.control = overrides.control;
+  if (overrides.data !== undefined) api.data = overrides.data;
+  const { checkApiSecurity } = await import('./api/security.js');
+  try {
+    checkApiSecurity(api);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError([e.code && e.path ? `api.curve: ${e.path}: cannot read (${e.code})` : e.message], file);
+  }
+  return api;
 }
 
 function isObject(v: unknown): v is Record<string, any> {

@@ -48,13 +48,24 @@ export interface DaemonOptions {
 }
 
 /**
- * Which clock a daemon runs on: `--speed` wins; else a real-time rig running
- * a demo with a `speed` gets a scaled clock at that speed; else the rig's.
+ * Which clock a daemon runs on. A rig with a real instrument always runs on
+ * the real clock (`realInstruments` names them). A fully simulated rig:
+ * `--speed` wins (virtual time paced at that speed); else a real-time rig
+ * running a demo with a `speed` gets a scaled clock at that speed; else the
+ * rig's (decision 1800).
  */
-export function resolveClockOptions(rig: RigConfig, speed?: number, demo?: DemoConfig): ClockOptions {
+export function resolveClockOptions(rig: RigConfig, speed?: number, demo?: DemoConfig, realInstruments: string[] = []): ClockOptions {
+  if (realInstruments.length > 0) return { kind: 'real' };
   if (speed !== undefined) return { kind: 'scaled', speed };
   if (rig.clock === 'real' && demo?.enabled && demo.speed !== undefined) return { kind: 'scaled', speed: demo.speed };
   return { kind: rig.clock, speed: rig.speed };
+}
+
+/** Instruments of a config that are not simulators (impl other than `sim`). */
+export function realInstruments(config: Pick<QscopeConfig, 'instruments'>): string[] {
+  return Object.entries(config.instruments ?? {})
+    .filter(([, e]) => (e as { impl?: string }).impl !== 'sim')
+    .map(([id]) => id);
 }
 
 export class Daemon {
@@ -76,7 +87,7 @@ export class Daemon {
     this.config = opts.config;
     this.log = opts.log;
     const demo = (opts.runDemo ?? opts.config.demo?.enabled) ? opts.config.demo : undefined;
-    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, demo));
+    this.clock = opts.clock ?? createClock(resolveClockOptions(opts.config.rig, opts.speed, demo, realInstruments(opts.config)));
     this.world = new SimWorld({ seed: opts.config.rig.seed, clock: this.clock, scene: opts.config.scene });
     this.registry = opts.registry ?? createDefaultRegistry();
     this.services = opts.services ?? createServices(opts.config);
@@ -89,6 +100,10 @@ export class Daemon {
   async start(): Promise<void> {
     const clockDesc = this.clock.kind === 'scaled' ? `scaled x${(this.clock as { speed?: number }).speed}` : this.clock.kind;
     this.log.info({ config: this.opts.configFile, clock: clockDesc, seed: this.config.rig.seed }, 'qscope daemon starting');
+    const real = realInstruments(this.config);
+    if (real.length > 0 && !this.opts.clock && (this.opts.speed !== undefined || this.config.rig.clock !== 'real')) {
+      this.log.warn({ instruments: real }, `real instruments (${real.join(', ')}): the rig runs on the real clock, the requested ${this.opts.speed !== undefined ? `--speed ${this.opts.speed}` : `${this.config.rig.clock} clock`} is ignored`);
+    }
 
     // One daemon per rig: refused (naming the holder) before any instrument is touched.
     try {
@@ -99,7 +114,7 @@ export class Daemon {
 
     let built: Map<string, Driver>;
     try {
-      built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world });
+      built = await this.registry.build(this.config.instruments, { clock: this.clock, world: this.world, log: this.log });
     } catch (err) {
       this.rigLock.release();
       this.rigLock = undefined;

@@ -11,6 +11,7 @@ import type { QscopeConfig } from './config.js';
 import type { Logger } from '../drivers/core/log.js';
 import { EngineService } from './engine/service.js';
 import { ApiService } from './api/service.js';
+import { WebService } from './web/service.js';
 
 /** What every service gets at start: one context object, nothing global. */
 export interface ServiceContext {
@@ -51,5 +52,6 @@ export function createServices(_config: QscopeConfig): Service[] {
   // ---- one line per service, e.g. `services.push(new EngineService());` ----
   services.push(new EngineService());
   services.push(new ApiService()); // keep after the engine: it exposes the engine, and stops before it
+  services.push(new WebService()); // the browser view: a client of the same methods and frames as the API
   return services;
 }

@@ -6,8 +6,10 @@
 import { DriverRegistry } from './core/registry.js';
 import { rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
-import { piezoSimFactory } from './piezo/index.js';
-import { hbtSimFactory } from './hbt/index.js';
+import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
+import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
+import { cameraBridgeFactory, cameraSimFactory } from './camera/index.js';
+import { forceBridgeFactory, forceSimFactory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
@@ -15,6 +17,12 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(rfSimFactory);
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
+  registry.register(piezoPiGcsFactory);
   registry.register(hbtSimFactory);
+  registry.register(hbtBridgeFactory);
+  registry.register(cameraSimFactory);
+  registry.register(cameraBridgeFactory);
+  registry.register(forceSimFactory);
+  registry.register(forceBridgeFactory);
   return registry;
 }

@@ -7,6 +7,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   qscope::InitSvd(env, exports);
   qscope::InitSvt(env, exports);
   qscope::InitSampling(env, exports);
+  qscope::InitMrfm(env, exports);
+  qscope::InitSpins(env, exports);
   return exports;
 }
 

@@ -148,6 +148,40 @@ static void RunJob(const Job& j) {
   if (j.f32) generic::RunJob<float>(j); else generic::RunJob<double>(j);
 }
 
+// In-process entry points for other kernel families (declared in fft_plan.h).
+void RealForward(const double* x, double* re, double* im, const std::vector<std::size_t>& shape, const std::vector<std::size_t>& axes) {
+  Job j;
+  j.kind = Kind::R2C;
+  j.shape = shape;
+  j.axes = axes;
+  j.in0 = x;
+  j.out0 = re;
+  j.out1 = im;
+  RunJob(j);
+}
+void RealInverse(const double* re, const double* im, double* out, const std::vector<std::size_t>& shape, const std::vector<std::size_t>& axes) {
+  Job j;
+  j.kind = Kind::C2R;
+  j.shape = shape;
+  j.axes = axes;
+  j.in0 = re;
+  j.in1 = im;
+  j.out0 = out;
+  RunJob(j);
+}
+void Complex(const double* re, const double* im, double* ore, double* oim, const std::vector<std::size_t>& shape, const std::vector<std::size_t>& axes, bool inverse) {
+  Job j;
+  j.kind = Kind::C2C;
+  j.shape = shape;
+  j.axes = axes;
+  j.inverse = inverse;
+  j.in0 = re;
+  j.in1 = im;
+  j.out0 = ore;
+  j.out1 = oim;
+  RunJob(j);
+}
+
 // ---------------------------- plans ----------------------------
 
 static const double kPi = 3.14159265358979323846;

@@ -81,6 +81,15 @@ std::size_t ScratchSingle(const Plan<T>& p) {
   return 2 * p.n;
 }
 
+// Transforms on raw float64 arrays for other kernel families (C++ callers),
+// with the JS exports' conventions: C order, `axes` sorted and unique, forward
+// unnormalised, inverse scaled by 1/n; R2C halves the last axis to n/2+1 and
+// C2R takes the real (output) shape. Thread-safe; the input is not modified
+// (C2C may run in place).
+void RealForward(const double* x, double* re, double* im, const std::vector<std::size_t>& shape, const std::vector<std::size_t>& axes);
+void RealInverse(const double* re, const double* im, double* out, const std::vector<std::size_t>& shape, const std::vector<std::size_t>& axes);
+void Complex(const double* re, const double* im, double* ore, double* oim, const std::vector<std::size_t>& shape, const std::vector<std::size_t>& axes, bool inverse);
+
 struct CacheStats {
   std::size_t plans, hits, misses;
 };

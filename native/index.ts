@@ -1,5 +1,5 @@
 /**
- * qscope/native — the project's C++ kernels (FFT, SVD + SVT, sampling masks).
+ * qscope/native — the project's C++ kernels (FFT, SVD + SVT, sampling masks, MRFM, spin lattices).
  *
  * This is the one TypeScript module that declares and documents every export
  * of the addon `qscope_native.node`. Arguments are checked here, in TS, with
@@ -60,6 +60,20 @@ interface NativeAddon {
     tol: number, maxIter: number, rank: number, center: boolean, init: Float64Array | null, initFloor: number): { promise: Promise<RawSvt>; cancel(): void };
   nextSamples(mask: Uint8Array, recon: Float64Array | null, m: number, n: number, k: number, strategy: number,
     uncertainty: Float64Array | null, minDistance: number, seed: number, rank: number): Uint32Array;
+  // ---- mrfm (native/mrfm.cc) ----
+  mrfmField(magnet: MrfmMagnet, rho: Float64Array, z: Float64Array): { bz: Float64Array; brho: Float64Array };
+  mrfmPsf(job: RawPsfJob): Float32Array;
+  mrfmPsfAsync(job: RawPsfJob): Promise<Float32Array>;
+  mrfmForward(psf: Float32Array, dims: MrfmDims, voxelVolume: number, o: Float64Array): Float64Array;
+  mrfmAdjoint(psf: Float32Array, dims: MrfmDims, voxelVolume: number, i: Float64Array): Float64Array;
+  mrfmSolveNormal(psf: Float32Array, dims: MrfmDims, voxelVolume: number, nu1: number, nu2: number, rhs: Float64Array): Float64Array;
+  mrfmReconstructStart(psf: Float32Array, dims: MrfmDims, voxelVolume: number, data: Float64Array, mask: Uint8Array | null, truth: Float64Array | null,
+    opts: Record<string, number>): { promise: Promise<MrfmReconResult>; cancel(): void };
+  mrfmBpdnStart(data: Float64Array, dims: MrfmDims, opts: Record<string, number>): { promise: Promise<MrfmBpdnResult>; cancel(): void };
+  // ---- spins (native/spins.cc) ----
+  spinsField(model: RawSpinModel, spins: Float64Array): Float64Array;
+  spinsEnergy(model: RawSpinModel, spins: Float64Array): number;
+  spinsAnnealStart(model: RawSpinModel, schedule: Required<Omit<AnnealSchedule, 'signal'>>, init: Float64Array | null): { promise: Promise<RawAnneal>; cancel(): void };
   [name: string]: unknown;
 }
 
@@ -593,8 +607,8 @@ interface RawSvd {
 // (owner: SVD/SVT issue)
 
 /** Completion methods; 'svt' is the paper's iteration (Cai, Candès & Shen 2010). */
-export type CompletionMethod = 'svt' | 'softImpute' | 'hardImpute';
-const METHODS: readonly CompletionMethod[] = ['svt', 'softImpute', 'hardImpute'];
+export type CompletionMethod = 'svt' | 'softImpute' | 'hardImpute' | 'apg';
+const METHODS: readonly CompletionMethod[] = ['svt', 'softImpute', 'hardImpute', 'apg'];
 
 export interface SvtOptions {
   /**
@@ -603,6 +617,10 @@ export interface SvtOptions {
    * 'hardImpute': X ← best rank-`rank` approximation of P_Ω(M) + P_Ω⊥(X) (needs options.rank). It is
    *   non-convex: give it a good `init` (e.g. the svt result); without one it starts from the rank-r
    *   truncation of P_Ω(M)/p and may stall in a poor fixed point.
+   * 'apg' (Toh & Yun 2010): accelerated proximal gradient for min ½‖P_Ω(X − M)‖² + τ‖X‖_*, with
+   *   Nesterov momentum and continuation of the threshold from ‖P_Ω(M)‖₂ down to τ (default
+   *   APG_TAU_FACTOR × the estimated norm, i.e. near-exact fitting of the samples); tens of
+   *   iterations where svt needs hundreds. 'svt' stays the paper's iteration.
    */
   method?: CompletionMethod;
   /**
@@ -663,6 +681,10 @@ export interface SvtResult {
 export const SVT_TAU_FACTOR = 2;
 /** Default τ for softImpute, as a multiple of the same norm. */
 export const SOFT_IMPUTE_TAU_FACTOR = 0.01;
+/** Default τ for apg (the final threshold of its continuation), as a multiple of the same norm. */
+export const APG_TAU_FACTOR = 1e-4;
+/** Default tolerance for apg: it converges fast, so a tighter stop buys accuracy cheaply (decision 1850). */
+export const APG_TOL = 1e-4;
 /** Default svt step. */
 export const SVT_DELTA = 1.9;
 /** Default relative residual tolerance. */
@@ -718,9 +740,10 @@ export function svt(observed: Float64Array, mask: Uint8Array, m: number, n: numb
     let ss = 0;
     for (let i = 0; i < mask.length; i++) if (mask[i]) ss += (observed[i] - mean) ** 2;
     const fullNorm = Math.sqrt((ss * m * n) / count) || 1; // estimated ‖M − μ‖_F; 1 if all observations equal μ
-    tau = o.tau === undefined ? (method === 'softImpute' ? SOFT_IMPUTE_TAU_FACTOR : SVT_TAU_FACTOR) * fullNorm : positiveNumber(o.tau, 'options.tau');
+    const tauFactor = method === 'softImpute' ? SOFT_IMPUTE_TAU_FACTOR : method === 'apg' ? APG_TAU_FACTOR : SVT_TAU_FACTOR;
+    tau = o.tau === undefined ? tauFactor * fullNorm : positiveNumber(o.tau, 'options.tau');
     delta = o.delta === undefined ? SVT_DELTA : positiveNumber(o.delta, 'options.delta');
-    const tol = o.tol ?? SVT_TOL;
+    const tol = o.tol ?? (method === 'apg' ? APG_TOL : SVT_TOL);
     if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < 0) throw new RangeError(`options.tol: must be a finite number >= 0, got ${String(tol)}`);
     const maxIter = o.maxIter === undefined ? SVT_MAX_ITER : checkInteger(o.maxIter, 'options.maxIter', 1, 1e7);
     let rank = 0;
@@ -814,6 +837,468 @@ export function nextSamples(mask: Uint8Array, recon: Float64Array | null, m: num
   const seed = o.seed === undefined ? 0 : checkInteger(o.seed, 'options.seed', 0);
   const rank = o.rank === undefined ? 0 : checkInteger(o.rank, 'options.rank', 1, Math.min(m, n));
   return addon.nextSamples(mask, recon ?? null, m, n, k, STRATEGIES.indexOf(strategy), uncertainty, minDistance, seed, rank);
+}
+
+// ============================ mrfm =====================// (owner: mrfm-multislice issue; decisions 1600–1602)
+//
+// Physics of the MRFM simulator and the reconstruction kernels. Lengths in
+// nm, fields in T, frequencies in Hz, forces in aN. Volumes o are (nx, ny, nz)
+// C-ordered in spins/nm³; measurements i are (nx, ny, nf) in aN²; the PSF is
+// (nf, nx, ny, nz) float32 in aN² per spin, centred (the magnet axis at index
+// (nx/2, ny/2)). The forward model is
+//   i[:, :, l] = Σ_z irfft2(rfft2(ifftshift(psf[l, :, :, z])) · rfft2(o[:, :, z])) · voxelVolume,
+// a circular 2D convolution per height. Long calls run on the thread pool
+// (at most two threads each; QSCOPE_THREADS overrides).
+
+/** A cylindrical nanomagnet magnetised along its axis (z); its top face is at z = 0. */
+export interface MrfmMagnet {
+  radiusNm: number;
+  heightNm: number;
+  /** μ0·M_s, T. */
+  mu0MsT: number;
+}
+
+export interface MrfmDims {
+  nx: number;
+  ny: number;
+  nz: number;
+  nf: number;
+}
+
+export interface MrfmPsfJob {
+  magnet: MrfmMagnet;
+  /** External field along z, T. */
+  b0T: number;
+  /** γ/2π of the imaged nucleus, Hz/T (¹H: 42.577478e6). */
+  gammaHzPerT: number;
+  /** Moment μ = ħγ/2 of one spin, J/T (¹H: 1.41060679e-26). */
+  muJPerT: number;
+  /** cantilever: (∂Bz/∂x)²μ²; membrane: (∂Bz/∂z)²μ². */
+  geometry: 'cantilever' | 'membrane';
+  /** Voxel size (dx, dy, dz), nm; dz is the thickness each height averages over. */
+  voxelNm: [number, number, number];
+  nx: number;
+  ny: number;
+  /** Height of each voxel layer's centre above the magnet's top face, nm (> 0). */
+  zHeightsNm: readonly number[];
+  /** Pulse centre frequencies, Hz. */
+  f0Hz: readonly number[];
+  /** Pulse half-width: a spin inverts when |f_L − f0| ≤ fBW, Hz. */
+  fBWHz: number;
+  /** Sub-voxel samples per axis (≥ 1; the PSF averages s³ samples per voxel). Default 3. */
+  subSamples?: number;
+  /** Step of the (ρ, z) field table that is interpolated, nm. Default 0.5. */
+  tableStepNm?: number;
+}
+
+interface RawPsfJob extends Record<string, unknown> {
+  magnet: MrfmMagnet;
+}
+
+export interface MrfmReconResult {
+  /** The estimate (non-negative), (nx, ny, nz) spins/nm³. */
+  o: Float64Array;
+  /** ‖W(A o_k) − i‖² over the sampled points after each iteration, aN⁴. */
+  residual: Float64Array;
+  /** RMSE against `truth` after each iteration (empty without truth). */
+  rmse: Float64Array;
+  /** Seconds since the start of the iterations, after each iteration. */
+  seconds: Float64Array;
+  iterations: number;
+  /** First iteration whose residual reached tau·noiseEnergy (−1: never). */
+  discrepancyIteration: number;
+  reason: 'discrepancy' | 'stagnated' | 'max-iterations' | 'cancelled';
+  /** PSF transforms, ‖A‖² and (ADMM) the block factorisations, s. */
+  setupSeconds: number;
+  /** ‖A‖₂². */
+  normSquared: number;
+}
+
+export interface MrfmBpdnResult {
+  /** The recovered measurement, (nx, ny, nf). */
+  x: Float64Array;
+  iterations: number;
+  /** ‖W x − b‖² at the end (≤ ζ up to the solver tolerance). */
+  constraint: number;
+  seconds: number;
+}
+
+function checkMagnet(m: MrfmMagnet): void {
+  if (m === null || typeof m !== 'object') throw new TypeError('magnet: must be an object {radiusNm, heightNm, mu0MsT}');
+  for (const k of ['radiusNm', 'heightNm', 'mu0MsT'] as const) {
+    if (typeof m[k] !== 'number' || !(m[k] > 0) || !Number.isFinite(m[k])) throw new RangeError(`magnet.${k}: must be a finite number > 0, got ${String(m[k])}`);
+  }
+}
+
+function checkPositive(v: unknown, name: string, allowZero = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new RangeError(`${name}: must be a finite number ${allowZero ? '≥' : '>'} 0, got ${String(v)}`);
+  return v;
+}
+
+/** Largest voxel count (nx·ny·nz, and nx·ny·nf) the mrfm kernels take. */
+export const MRFM_MAX_VOXELS = 2 ** 26;
+
+function checkDims(d: MrfmDims): number {
+  if (d === null || typeof d !== 'object') throw new TypeError('dims: must be {nx, ny, nz, nf}');
+  for (const k of ['nx', 'ny', 'nz', 'nf'] as const) checkInteger(d[k], `dims.${k}`, 1, 65536);
+  if (d.nx * d.ny * d.nz > MRFM_MAX_VOXELS || d.nx * d.ny * d.nf > MRFM_MAX_VOXELS) throw new RangeError(`dims: more than ${MRFM_MAX_VOXELS} voxels`);
+  return d.nf * d.nx * d.ny * d.nz;
+}
+
+function checkTyped(a: unknown, ctor: Float32ArrayConstructor | Float64ArrayConstructor | Uint8ArrayConstructor, name: string, length: number): void {
+  if (!(a instanceof ctor)) throw new TypeError(`${name}: must be a ${ctor.name}`);
+  if (a.length !== length) throw new RangeError(`${name}: length ${a.length} does not match the dims (${length})`);
+}
+
+/**
+ * Field of the cylindrical magnet (no external field) at points given in
+ * cylindrical coordinates: ρ from the axis and z above the top face, nm.
+ * Returns Bz and Bρ in T. Computed from the faces' magnetic surface charge
+ * (rings → complete elliptic integrals, Gauss–Legendre over the ring radii).
+ */
+export function mrfmField(magnet: MrfmMagnet, rhoNm: Float64Array, zNm: Float64Array): { bz: Float64Array; brho: Float64Array } {
+  checkMagnet(magnet);
+  if (!(rhoNm instanceof Float64Array) || !(zNm instanceof Float64Array)) throw new TypeError('rhoNm, zNm: must be Float64Arrays');
+  if (rhoNm.length !== zNm.length) throw new RangeError(`rhoNm, zNm: lengths differ (${rhoNm.length} vs ${zNm.length})`);
+  return addon.mrfmField(magnet, rhoNm, zNm);
+}
+
+function rawPsfJob(job: MrfmPsfJob): RawPsfJob {
+  if (job === null || typeof job !== 'object') throw new TypeError('job: must be an object');
+  checkMagnet(job.magnet);
+  if (job.geometry !== 'cantilever' && job.geometry !== 'membrane') throw new RangeError(`geometry: must be cantilever or membrane, got ${String(job.geometry)}`);
+  checkPositive(job.b0T, 'b0T', true);
+  checkPositive(job.gammaHzPerT, 'gammaHzPerT');
+  checkPositive(job.muJPerT, 'muJPerT');
+  if (!Array.isArray(job.voxelNm) || job.voxelNm.length !== 3) throw new RangeError('voxelNm: must be [dx, dy, dz]');
+  job.voxelNm.forEach((v, i) => checkPositive(v, `voxelNm[${i}]`));
+  checkInteger(job.nx, 'nx', 1, 65536);
+  checkInteger(job.ny, 'ny', 1, 65536);
+  const hs = Array.from(job.zHeightsNm ?? []);
+  if (hs.length === 0) throw new RangeError('zHeightsNm: must list at least one height');
+  hs.forEach((h, i) => checkPositive(h, `zHeightsNm[${i}]`));
+  const f0 = Array.from(job.f0Hz ?? []);
+  if (f0.length === 0) throw new RangeError('f0Hz: must list at least one pulse');
+  f0.forEach((f, i) => checkPositive(f, `f0Hz[${i}]`));
+  checkPositive(job.fBWHz, 'fBWHz');
+  const sub = job.subSamples ?? 3;
+  checkInteger(sub, 'subSamples', 1, 16);
+  const step = job.tableStepNm ?? 0.5;
+  checkPositive(step, 'tableStepNm');
+  if (f0.length * job.nx * job.ny * hs.length > 2 ** 30) throw new RangeError('job: the PSF would hold more than 2^30 values');
+  return {
+    magnet: job.magnet, b0T: job.b0T, gammaHzPerT: job.gammaHzPerT, muJPerT: job.muJPerT, geometry: job.geometry === 'cantilever' ? 0 : 1,
+    dxNm: job.voxelNm[0], dyNm: job.voxelNm[1], dzNm: job.voxelNm[2], nx: job.nx, ny: job.ny, subSamples: sub, zHeightsNm: hs, f0Hz: f0, fBWHz: job.fBWHz, tableStepNm: step,
+  };
+}
+
+/**
+ * The per-pulse PSFs H^l = (∂Bz/∂p)²μ² (aN² per spin) on the voxel grid,
+ * averaged over s³ sub-voxel samples, counting the samples with
+ * |f_L − f0_l| ≤ fBW where f_L = γ/2π·|B0 ẑ + B_magnet|. Shape (nf, nx, ny, nz),
+ * centred. Synchronous: small grids only; use mrfmPsfAsync otherwise.
+ */
+export function mrfmPsf(job: MrfmPsfJob): Float32Array {
+  return addon.mrfmPsf(rawPsfJob(job));
+}
+/** mrfmPsf on the thread pool. */
+export async function mrfmPsfAsync(job: MrfmPsfJob): Promise<Float32Array> {
+  return addon.mrfmPsfAsync(rawPsfJob(job));
+}
+
+function checkOperator(psf: Float32Array, dims: MrfmDims, voxelVolume: number): void {
+  const n = checkDims(dims);
+  checkTyped(psf, Float32Array, 'psf', n);
+  checkPositive(voxelVolume, 'voxelVolume');
+}
+
+/** The forward model A o: o (nx, ny, nz) spins/nm³ → (nx, ny, nf) aN². Synchronous (small grids). */
+export function mrfmForward(psf: Float32Array, dims: MrfmDims, voxelVolume: number, o: Float64Array): Float64Array {
+  checkOperator(psf, dims, voxelVolume);
+  checkTyped(o, Float64Array, 'o', dims.nx * dims.ny * dims.nz);
+  return addon.mrfmForward(psf, dims, voxelVolume, o);
+}
+/** The adjoint Aᵀ i: (nx, ny, nf) → (nx, ny, nz). Synchronous (small grids). */
+export function mrfmAdjoint(psf: Float32Array, dims: MrfmDims, voxelVolume: number, i: Float64Array): Float64Array {
+  checkOperator(psf, dims, voxelVolume);
+  checkTyped(i, Float64Array, 'i', dims.nx * dims.ny * dims.nf);
+  return addon.mrfmAdjoint(psf, dims, voxelVolume, i);
+}
+/**
+ * The ADMM o-update's linear solve, (AᵀA + ν1 I + ν2 DᵀD)⁻¹ r, through the
+ * per-frequency nz×nz Cholesky factors (D: forward differences, periodic in
+ * x, y; zero past the last height). Synchronous (small grids; for tests).
+ */
+export function mrfmSolveNormal(psf: Float32Array, dims: MrfmDims, voxelVolume: number, nu1: number, nu2: number, rhs: Float64Array): Float64Array {
+  checkOperator(psf, dims, voxelVolume);
+  checkPositive(nu1, 'nu1');
+  checkPositive(nu2, 'nu2', true);
+  checkTyped(rhs, Float64Array, 'rhs', dims.nx * dims.ny * dims.nz);
+  return addon.mrfmSolveNormal(psf, dims, voxelVolume, nu1, nu2, rhs);
+}
+
+export interface MrfmReconOptions {
+  method: 'admm' | 'landweber';
+  /** 1 = sampled; the residual of the stopping rule counts these points only. Default: all. */
+  mask?: Uint8Array;
+  /** Ground truth (simulation only): the RMSE per iteration is recorded. */
+  truth?: Float64Array;
+  maxIter: number;
+  /** Iterations before the stopping rule may stop (default 1). */
+  minIter?: number;
+  /** ADMM penalties ν1 (o = o₊), ν2 (o_TV = Do) and TV weight γ, absolute. */
+  nu1?: number;
+  nu2?: number;
+  gamma?: number;
+  /** Landweber BB step bounds (default 1e-3/‖A‖² … 1e3/‖A‖²). */
+  stepMin?: number;
+  stepMax?: number;
+  /** Expected noise energy Σ SE² over the sampled points, aN⁴ (0: no discrepancy rule). */
+  noiseEnergy?: number;
+  /** Discrepancy factor τ: stop when the residual ≤ τ·noiseEnergy. Default 1. */
+  tau?: number;
+  /** Relative residual change below which the iteration counts as stalled. Default 1e-4. */
+  stagnation?: number;
+  /** false: run maxIter iterations (the discrepancy iteration is still reported). Default true. */
+  stopAtDiscrepancy?: boolean;
+}
+
+const RECON_OPTIONS = ['method', 'mask', 'truth', 'maxIter', 'minIter', 'nu1', 'nu2', 'gamma', 'stepMin', 'stepMax', 'noiseEnergy', 'tau', 'stagnation', 'stopAtDiscrepancy'] as const;
+
+/**
+ * Reconstructs o from a full measurement i (NaN-free) on the thread pool:
+ * ADMM (Algorithm 2 with the updates of decision 1601) or projected
+ * Landweber with Barzilai–Borwein steps. Aborting the signal stops it after
+ * the current iteration (reason 'cancelled', the estimate so far).
+ */
+export function mrfmReconstruct(psf: Float32Array, dims: MrfmDims, voxelVolume: number, data: Float64Array, options: MrfmReconOptions, signal?: AbortSignal): Promise<MrfmReconResult> {
+  checkOperator(psf, dims, voxelVolume);
+  const M = dims.nx * dims.ny * dims.nf;
+  checkTyped(data, Float64Array, 'data', M);
+  for (let i = 0; i < M; i++) if (!Number.isFinite(data[i])) throw new RangeError(`data[${i}]: must be finite (fill unsampled points first, e.g. by mrfmBpdn)`);
+  const o = checkOptions(options, RECON_OPTIONS) as Partial<MrfmReconOptions>;
+  if (o.method !== 'admm' && o.method !== 'landweber') throw new RangeError(`options.method: must be admm or landweber, got ${String(o.method)}`);
+  const maxIter = checkInteger(o.maxIter, 'options.maxIter', 1, 1_000_000);
+  if (o.mask !== undefined) checkTyped(o.mask, Uint8Array, 'options.mask', M);
+  if (o.truth !== undefined) checkTyped(o.truth, Float64Array, 'options.truth', dims.nx * dims.ny * dims.nz);
+  if (o.method === 'admm') {
+    checkPositive(o.nu1, 'options.nu1');
+    checkPositive(o.nu2, 'options.nu2');
+    checkPositive(o.gamma, 'options.gamma', true);
+  }
+  const opts: Record<string, number> = {
+    method: o.method === 'admm' ? 0 : 1, maxIter, minIter: o.minIter === undefined ? 1 : checkInteger(o.minIter, 'options.minIter', 1),
+    nu1: o.nu1 ?? 0, nu2: o.nu2 ?? 0, gamma: o.gamma ?? 0,
+    stepMin: checkPositive(o.stepMin ?? 0, 'options.stepMin', true), stepMax: checkPositive(o.stepMax ?? 0, 'options.stepMax', true),
+    noiseEnergy: checkPositive(o.noiseEnergy ?? 0, 'options.noiseEnergy', true), tau: checkPositive(o.tau ?? 1, 'options.tau'),
+    stagnation: checkPositive(o.stagnation ?? 1e-4, 'options.stagnation', true), stopAtDiscrepancy: o.stopAtDiscrepancy === false ? 0 : 1,
+  };
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const h = addon.mrfmReconstructStart(psf, dims, voxelVolume, data, o.mask ?? null, o.truth ?? null, opts);
+  const onAbort = () => h.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return h.promise.finally(() => signal?.removeEventListener('abort', onAbort));
+}
+
+export interface MrfmBpdnOptions {
+  /** Sparsifying transform: 'dft3' (3D DFT as in the paper) or 'dct' (2D DFT in x, y, orthonormal DCT-II along the pulse axis). */
+  transform: 'dft3' | 'dct';
+  /** Tolerance ζ: ‖W x − b‖² ≤ ζ (aN⁴), from the noise model. */
+  zeta: number;
+  /** Douglas–Rachford threshold t (> 0, aN²): sets the speed, not the solution. */
+  threshold: number;
+  maxIter?: number;
+  /** Relative change of the iterate at which to stop. Default 1e-5. */
+  tol?: number;
+}
+
+const BPDN_OPTIONS = ['transform', 'zeta', 'threshold', 'maxIter', 'tol'] as const;
+
+/**
+ * Basis-pursuit denoising, min ‖Ψx‖₁ s.t. ‖W x − b‖² ≤ ζ, of a sub-sampled
+ * measurement (NaN = not sampled), by Douglas–Rachford splitting with the
+ * exact data-ball projection (decision 1602). On the thread pool.
+ */
+export function mrfmBpdn(data: Float64Array, dims: MrfmDims, options: MrfmBpdnOptions, signal?: AbortSignal): Promise<MrfmBpdnResult> {
+  checkDims(dims);
+  checkTyped(data, Float64Array, 'data', dims.nx * dims.ny * dims.nf);
+  const o = checkOptions(options, BPDN_OPTIONS) as Partial<MrfmBpdnOptions>;
+  if (o.transform !== 'dft3' && o.transform !== 'dct') throw new RangeError(`options.transform: must be dft3 or dct, got ${String(o.transform)}`);
+  let sampled = 0;
+  for (const v of data) if (!Number.isNaN(v)) {
+    if (!Number.isFinite(v)) throw new RangeError('data: must be finite or NaN (not sampled)');
+    sampled++;
+  }
+  if (sampled === 0) throw new RangeError('data: no sampled point (all NaN)');
+  const opts = {
+    transform: o.transform === 'dft3' ? 0 : 1, zeta: checkPositive(o.zeta, 'options.zeta', true), threshold: checkPositive(o.threshold, 'options.threshold'),
+    maxIter: o.maxIter === undefined ? 300 : checkInteger(o.maxIter, 'options.maxIter', 1, 1_000_000), tol: checkPositive(o.tol ?? 1e-5, 'options.tol'),
+  };
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const h = addon.mrfmBpdnStart(data, dims, opts);
+  const onAbort = () => h.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return h.promise.finally(() => signal?.removeEventListener('abort', onAbort));
+}
+
+// ===================== spins: lattice Hamiltonians + annealer =================
+// Native side: native/spins.cc. Decision: docs/decisions/1500-spin-hamiltonians.md.
+
+/**
+ * A spin Hamiltonian on a periodic n×n square lattice (site (row, col), x = col,
+ * y = row; arrays [n][n][3] with (Sx, Sy, Sz) innermost; energies in units of J).
+ *
+ * - Type 1 (labyrinths): E = −J Σ_<ij> S_i·S_j + Σ_<ij> D_ij·(S_i × S_j), D_ij = D (ẑ × r̂_ij),
+ *   nearest-neighbour bonds counted once. Ground state: Néel cycloids of period 2π/atan(D/J) sites.
+ * - Type 2 (domains): E = −J Σ_<ij> S_i·S_j + D Σ_{i<j} [S_i·S_j − a(S_i·r̂)(S_j·r̂)]/r³ − K Σ_i S_iz²,
+ *   the dipolar sum over every pair and its periodic images up to `images` lattice periods away in each
+ *   direction (the 1/r³ sum converges absolutely; 8 images at n = 128 leave < 0.1 % of the field).
+ */
+export interface SpinModel {
+  type: 1 | 2;
+  /** Lattice side (even, 2…4096). */
+  n: number;
+  /** Exchange J (default 1). */
+  J?: number;
+  /** Type 1: DMI strength |D_ij| (default 0.3). Type 2: dipolar strength D (default 0.03). */
+  D?: number;
+  /** Type 2: easy-axis anisotropy K (default 0.215). */
+  K?: number;
+  /** Type 2: periodic images per direction on each side for the dipolar kernel (default ⌈1024/n⌉). */
+  images?: number;
+  /**
+   * Type 2: a in D [S_i·S_j − a (S_i·r̂)(S_j·r̂)]/r³. Default 1, the paper's printed formula (thin walls at its
+   * parameters); 3 is the textbook dipole, which puts K = 0.215 within 0.012 of the reorientation (decision 1500).
+   */
+  dipoleFactor?: number;
+}
+
+/** The paper's parameters (issue 15). */
+export const SPIN_DEFAULTS = Object.freeze({ 1: { J: 1, D: 0.3, K: 0 }, 2: { J: 1, D: 0.03, K: 0.215 } });
+
+export interface AnnealSchedule {
+  /** Start temperature (above the ordering temperature; default 1.5 J). */
+  t0?: number;
+  /** End temperature of the geometric schedule (default 0.01 J). */
+  t1?: number;
+  /** Metropolis sweeps from t0 to t1 (default 1000). */
+  sweeps?: number;
+  /** Zero-temperature alignment sweeps after the schedule (default 50). */
+  alignSweeps?: number;
+  /** Seed (non-negative integer); same model + schedule + seed + init = same bits. */
+  seed?: number;
+  /** Aborting cancels the run between sweeps; the promise rejects with signal.reason. */
+  signal?: AbortSignal;
+}
+
+export interface AnnealResult {
+  /** Unit spins [n][n][3]. */
+  spins: Float64Array;
+  /** Energy of the final state (E above). */
+  energy: number;
+  /** Acceptance rate of the last Metropolis sweep. */
+  acceptance: number;
+  /** Proposal width σ at the end (adapted towards 50 % acceptance). */
+  sigma: number;
+  sweepsDone: number;
+}
+
+interface RawSpinModel {
+  type: number;
+  n: number;
+  J: number;
+  D: number;
+  K: number;
+  images: number;
+  dipoleFactor: number;
+}
+interface RawAnneal extends AnnealResult {
+  aborted: boolean;
+}
+
+const SPIN_MODEL_KEYS = ['type', 'n', 'J', 'D', 'K', 'images', 'dipoleFactor'] as const;
+const ANNEAL_KEYS = ['t0', 't1', 'sweeps', 'alignSweeps', 'seed', 'signal'] as const;
+
+function finiteNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`${name}: must be a finite number, got ${String(value)}`);
+  return value;
+}
+
+function checkSpinModel(model: SpinModel): RawSpinModel {
+  const o = checkOptions(model, SPIN_MODEL_KEYS) as Partial<SpinModel>;
+  if (model === undefined) throw new TypeError('model: required');
+  if (o.type !== 1 && o.type !== 2) throw new RangeError(`model.type: must be 1 or 2, got ${String(o.type)}`);
+  const n = checkInteger(o.n, 'model.n', 2, 4096);
+  if (n % 2 !== 0) throw new RangeError(`model.n: must be even (checkerboard updates), got ${n}`);
+  const d = SPIN_DEFAULTS[o.type];
+  const J = o.J === undefined ? d.J : finiteNumber(o.J, 'model.J');
+  const D = o.D === undefined ? d.D : finiteNumber(o.D, 'model.D');
+  const K = o.K === undefined ? d.K : finiteNumber(o.K, 'model.K');
+  if (o.type === 1 && o.K !== undefined && o.K !== 0) throw new RangeError('model.K: type 1 has no anisotropy term');
+  if (o.type === 1 && o.images !== undefined) throw new RangeError('model.images: type 1 has no dipolar term');
+  if (o.type === 1 && o.dipoleFactor !== undefined) throw new RangeError('model.dipoleFactor: type 1 has no dipolar term');
+  const images = o.images === undefined ? Math.ceil(1024 / n) : checkInteger(o.images, 'model.images', 0, 1024);
+  const dipoleFactor = o.dipoleFactor === undefined ? 1 : finiteNumber(o.dipoleFactor, 'model.dipoleFactor');
+  return { type: o.type, n, J, D, K, images, dipoleFactor };
+}
+
+function checkSpins(spins: unknown, n: number, name: string): Float64Array {
+  if (!(spins instanceof Float64Array)) throw new TypeError(`${name}: must be a Float64Array`);
+  if (spins.length !== n * n * 3) throw new RangeError(`${name}: length ${spins.length} does not match n·n·3 = ${n * n * 3}`);
+  for (let i = 0; i < spins.length; i++) if (!Number.isFinite(spins[i])) throw new RangeError(`${name}[${i}]: must be finite, got ${spins[i]}`);
+  return spins;
+}
+
+/** Local field h_i = −∂E/∂S_i at every site ([n][n][3]), anisotropy included (S_i unconstrained). Synchronous. */
+export function spinField(model: SpinModel, spins: Float64Array): Float64Array {
+  const m = checkSpinModel(model);
+  return addon.spinsField(m, checkSpins(spins, m.n, 'spins'));
+}
+
+/** Total energy E of a spin configuration (see {@link SpinModel}). Synchronous. */
+export function spinEnergy(model: SpinModel, spins: Float64Array): number {
+  const m = checkSpinModel(model);
+  return addon.spinsEnergy(m, checkSpins(spins, m.n, 'spins'));
+}
+
+/**
+ * Simulated annealing on the libuv thread pool: from `init` (or random unit spins drawn from the
+ * seed), checkerboard Metropolis sweeps along a geometric schedule t0 → t1 with an adaptive
+ * proposal width, then zero-temperature alignment sweeps. Bit-reproducible for a seed.
+ * Inputs are copied before the promise is returned; rejects with a RangeError/TypeError naming a
+ * bad argument, with signal.reason when aborted.
+ */
+export function annealSpins(model: SpinModel, schedule: AnnealSchedule = {}, init?: Float64Array): Promise<AnnealResult> {
+  let started: { promise: Promise<RawAnneal>; cancel(): void };
+  const signal = schedule?.signal;
+  try {
+    const m = checkSpinModel(model);
+    const o = checkOptions(schedule, ANNEAL_KEYS) as AnnealSchedule;
+    const t0 = o.t0 === undefined ? 1.5 : positiveNumber(o.t0, 'schedule.t0');
+    const t1 = o.t1 === undefined ? 0.01 : positiveNumber(o.t1, 'schedule.t1');
+    const sweeps = o.sweeps === undefined ? 1000 : checkInteger(o.sweeps, 'schedule.sweeps', 0, 1e7);
+    const alignSweeps = o.alignSweeps === undefined ? 50 : checkInteger(o.alignSweeps, 'schedule.alignSweeps', 0, 1e7);
+    const seed = o.seed === undefined ? 0 : checkInteger(o.seed, 'schedule.seed', 0);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('schedule.signal: must be an AbortSignal');
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const start = init === undefined ? null : checkSpins(init, m.n, 'init');
+    started = addon.spinsAnnealStart(m, { t0, t1, sweeps, alignSweeps, seed }, start);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const onAbort = (): void => started.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return started.promise.then(
+    (raw) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (raw.aborted) throw signal?.reason ?? new Error('annealSpins: aborted');
+      return { spins: raw.spins, energy: raw.energy, acceptance: raw.acceptance, sigma: raw.sigma, sweepsDone: raw.sweepsDone };
+    },
+    (err: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      throw err;
+    },
+  );
 }
 
 void addon;

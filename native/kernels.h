@@ -9,4 +9,6 @@ void InitFft(Napi::Env env, Napi::Object exports);
 void InitSvd(Napi::Env env, Napi::Object exports);
 void InitSvt(Napi::Env env, Napi::Object exports);
 void InitSampling(Napi::Env env, Napi::Object exports);
+void InitMrfm(Napi::Env env, Napi::Object exports);
+void InitSpins(Napi::Env env, Napi::Object exports);
 }  // namespace qscope

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -33,7 +34,7 @@
 namespace qscope {
 namespace {
 
-enum class Method { kSvt = 0, kSoftImpute = 1, kHardImpute = 2 };
+enum class Method { kSvt = 0, kSoftImpute = 1, kHardImpute = 2, kApg = 3 };
 
 struct SvtInput {
   size_t m = 0, n = 0;
@@ -55,7 +56,10 @@ struct SvtOutput {
 
 // Singular value shrinkage with a reusable state: exact thin SVD for small
 // matrices, a warm-started randomized partial SVD (rank grown until the
-// smallest computed value falls below tau) for large ones.
+// smallest computed value falls below tau) for large ones. (A partial SVD by
+// warm-started subspace iteration was tried for small ones and does not pay:
+// SVT's dual variable has a dense spectrum just below tau, so the block does
+// not converge in a few sweeps; decision 1850.)
 class Shrinker {
  public:
   Shrinker(size_t m, size_t n) : m_(m), n_(n) {}
@@ -152,6 +156,44 @@ SvtOutput Complete(const SvtInput& in, const std::atomic<bool>& cancel) {
       const double k0 = std::ceil(in.tau / (in.delta * SpectralNorm(pm.data(), m, n)));
       for (size_t i = 0; i < mn; ++i) y[i] = k0 * in.delta * pm[i];
     }
+  }
+
+  if (in.method == Method::kApg) {
+    // Toh & Yun (2010): accelerated proximal gradient for
+    //   min_X 1/2 ||P_Omega(X - M)||^2 + mu ||X||_*
+    // (step 1: the gradient's Lipschitz constant is 1), Nesterov momentum,
+    // and continuation mu_k = max(0.7 mu_{k-1}, tau) from ||P_Omega(M)||_2,
+    // so the early iterates are low rank and cheap. The gradient step at the
+    // extrapolated point Y is P_Omega(M) + P_Omega^perp(Y), i.e. accelerated
+    // soft-impute with a decreasing threshold.
+    std::vector<double> xPrev = x;
+    double mu = SpectralNorm(pm.data(), m, n), t = 1, tPrev = 1, residual = 1.0;
+    for (size_t it = 1; it <= in.maxIter; ++it) {
+      if (cancel.load(std::memory_order_relaxed)) {
+        out.aborted = true;
+        break;
+      }
+      mu = std::max(0.7 * mu, in.tau);
+      const double beta = (tPrev - 1) / t;
+      for (size_t i = 0; i < mn; ++i) y[i] = in.mask[i] ? pm[i] : x[i] + beta * (x[i] - xPrev[i]);
+      xPrev.swap(x);
+      out.rank = shrink.Apply(y.data(), mu, 0, x.data());
+      tPrev = t;
+      t = (1 + std::sqrt(1 + 4 * t * t)) / 2;
+      double r2 = 0, dx = 0, nx = 0;
+      for (size_t i = 0; i < mn; ++i) {
+        if (in.mask[i]) r2 += (pm[i] - x[i]) * (pm[i] - x[i]);
+        dx += (x[i] - xPrev[i]) * (x[i] - xPrev[i]);
+        nx += x[i] * x[i];
+      }
+      residual = std::sqrt(r2) / normPm;
+      out.iterations = it;
+      if (!std::isfinite(residual)) throw std::runtime_error("apg: the iteration diverged (residual is not finite)");
+      if (mu <= in.tau && (residual <= in.tol || std::sqrt(dx) <= in.tol * std::sqrt(nx))) break;
+    }
+    out.residual = residual;
+    for (size_t i = 0; i < mn; ++i) out.x[i] = x[i] + mean;
+    return out;
   }
 
   double residual = 1.0;
@@ -263,7 +305,7 @@ Napi::Value SvtStart(const Napi::CallbackInfo& info) {
   }
   if (count == 0) throw Napi::RangeError::New(env, "mask: no entry is sampled");
   const double method = NumberArg(info, 4, "method");
-  if (method != 0 && method != 1 && method != 2) throw Napi::RangeError::New(env, "method: unknown");
+  if (method != 0 && method != 1 && method != 2 && method != 3) throw Napi::RangeError::New(env, "method: unknown");
   in.method = static_cast<Method>(static_cast<int>(method));
   in.tau = NumberArg(info, 5, "tau");
   in.delta = NumberArg(info, 6, "delta");

@@ -51,7 +51,7 @@ export interface ApiMethods {
   'instruments.call': { params: { id: string; command: string; params?: Record<string, unknown> }; result: unknown };
   'plans.list': { params: Record<string, never>; result: PlanSummary[] };
   'plans.describe': { params: { name: string }; result: PlanDescription };
-  'sessions.start': { params: { plan: string; params?: Record<string, unknown>; meta?: SessionMeta }; result: SessionStatus };
+  'sessions.start': { params: { plan: string; params?: Record<string, unknown>; meta?: SessionMeta; onFault?: 'fail' | 'suspend' }; result: SessionStatus };
   'sessions.pause': { params: { id?: string }; result: SessionStatus };
   'sessions.resume': { params: { id?: string }; result: SessionStatus };
   'sessions.abort': { params: { id?: string }; result: SessionStatus };
@@ -195,8 +195,9 @@ export class QscopeClient {
   describePlan(name: string): Promise<PlanDescription> {
     return this.call('plans.describe', { name });
   }
-  start(plan: string, params: Record<string, unknown> = {}, meta?: SessionMeta): Promise<SessionStatus> {
-    return this.call('sessions.start', meta ? { plan, params, meta } : { plan, params });
+  /** `opts.onFault: 'suspend'` keeps the session open on an instrument fault until `resume` or `abort`. */
+  start(plan: string, params: Record<string, unknown> = {}, meta?: SessionMeta, opts: { onFault?: 'fail' | 'suspend' } = {}): Promise<SessionStatus> {
+    return this.call('sessions.start', { plan, params, ...(meta ? { meta } : {}), ...(opts.onFault ? { onFault: opts.onFault } : {}) });
   }
   pause(id?: string): Promise<SessionStatus> {
     return this.call('sessions.pause', id === undefined ? {} : { id });

@@ -26,16 +26,17 @@ export function engineTarget(engine: Engine, version: string): ControlTarget {
     callInstrument: (id, command, params) => engine.callInstrument(id, command, params),
     listPlans: () => engine.listPlans(),
     describePlan: (name) => engine.describePlan(name),
-    async startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta) {
-      const id = await engine.start(plan, params, meta ? { metadata: meta } : {});
+    async startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta, opts?: { onFault?: 'fail' | 'suspend' }) {
+      const id = await engine.start(plan, params, { ...(meta ? { metadata: meta } : {}), ...(opts?.onFault ? { onFault: opts.onFault } : {}) });
       return engine.session(id) as unknown as SessionStatus;
     },
     pauseSession: async (id) => engine.pause(id) as unknown as SessionStatus,
     resumeSession: async (id) => engine.resume(id) as unknown as SessionStatus,
     abortSession: async (id) => (await engine.abort(id)) as unknown as SessionStatus,
     sessionStatus: (id) => engine.session(id) as unknown as SessionStatus,
-    listSessions: () => engine.listSessions(),
-    sessionFrames: (id, stream, fromSeq, toSeq, limit) => engine.frames(id, stream, fromSeq, toSeq, limit),
+    listSessions: () => engine.listSessionsAsync(),
+    sessionFrames: (id, stream, fromSeq, toSeq, limit, maxBytes) => engine.readFrames(id, stream, fromSeq, toSeq, limit, maxBytes ?? Number.POSITIVE_INFINITY),
+    sessionStreams: (id) => engine.streams(id),
     frames$,
     sessionEvents$,
   };

@@ -9,7 +9,7 @@ import { RealClock } from '../../drivers/core/clock.js';
 import { Driver, type DriverDescription } from '../../drivers/core/driver.js';
 import { OutOfRangeError } from '../../drivers/core/errors.js';
 import { makeFrame, type Frame } from '../../drivers/core/frame.js';
-import type { ControlTarget, DaemonStatus, LiveFrame, PlanDescription, PlanSummary, SessionMeta, SessionStatus } from './target.js';
+import type { ControlTarget, DaemonStatus, LiveFrame, PlanDescription, PlanSummary, SessionMeta, SessionStatus, StreamInfo } from './target.js';
 import { createAjv, describeErrors, fieldErrors } from './validation.js';
 
 function codeError(code: string, message: string, data?: unknown): Error {
@@ -28,7 +28,7 @@ export class MemoryStage extends Driver {
     read: {
       description: 'Reads n values of the signal channel.',
       mutating: false,
-      params: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer', minimum: 1, default: 64 } } },
+      params: { type: 'object', additionalProperties: false, properties: { n: { type: 'integer', minimum: 1, maximum: 1 << 20, default: 64 } } },
     },
     moveTo: {
       description: 'Moves to (x, y) in µm.',
@@ -74,8 +74,8 @@ const STREAM_PLAN: PlanDescription & { roles: object; schema: Record<string, unk
       frames: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100, description: 'frames per stream' },
       streams: { type: 'integer', minimum: 1, maximum: 8, default: 1 },
       values: { type: 'integer', minimum: 1, maximum: 1 << 20, default: 64, description: 'f64 values per frame' },
-      chunk: { type: 'integer', minimum: 1, default: 16, description: 'frames emitted per macrotask' },
-      periodNs: { type: 'integer', minimum: 0, default: 1000000, unit: 'ns' },
+      chunk: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 16, description: 'frames emitted per macrotask' },
+      periodNs: { type: 'integer', minimum: 0, maximum: 1e15, default: 1000000, unit: 'ns' },
       rateHz: { type: 'number', minimum: 0, default: 0, unit: 'Hz', description: 'frames per second per stream in wall time (0: as fast as possible)' },
     },
   },
@@ -241,6 +241,12 @@ export class MemoryTarget implements ControlTarget {
   }
   listSessions(): SessionStatus[] {
     return [...this.sessions.values()].map((s) => ({ ...s.status }));
+  }
+  sessionStreams(id: string): StreamInfo[] {
+    return [...this.session(id).recording].map(([name, frames]) => {
+      const h = frames[0]?.header;
+      return { name, kind: 'instrument', dtype: String(h?.dtype ?? 'f64'), shape: (h?.shape as number[]) ?? [], count: frames.length };
+    });
   }
   sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number): Frame[] {
     const rec = this.session(id).recording.get(stream);

@@ -4,6 +4,7 @@
  * `result` and, for `sessions.frames`, the payloads as extra message parts.
  */
 import type { Frame } from '../../drivers/core/frame.js';
+import { SESSION_ID_PATTERN } from '../store/session-id.js';
 import { ApiError } from './errors.js';
 import { ErrorCode } from './protocol.js';
 import type { ControlTarget, SessionMeta } from './target.js';
@@ -30,7 +31,9 @@ interface MethodDef {
 }
 
 const NO_PARAMS = { type: 'object', additionalProperties: false, properties: {} };
-const SESSION_ID = { type: 'object', additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } };
+/** A session id of the form the daemon issues: a name inside the sessions folder, never a path (decision 1100). */
+const SESSION_ID_STRING = { type: 'string', minLength: 1, maxLength: 128, pattern: SESSION_ID_PATTERN };
+const SESSION_ID = { type: 'object', additionalProperties: false, properties: { id: SESSION_ID_STRING } };
 const ID_STRING = { type: 'string', minLength: 1, maxLength: 256 };
 
 /** Largest number of frames one `sessions.frames` reply carries. */
@@ -66,7 +69,8 @@ export const METHODS: Record<string, MethodDef> = {
       const id = p.id as string;
       const command = p.command as string;
       const desc = await c.target.describeInstrument(id);
-      const spec = desc.commands[command];
+      // Own properties only: `constructor`, `__proto__`, `toString` are not commands.
+      const spec = Object.hasOwn(desc.commands, command) ? desc.commands[command] : undefined;
       if (!spec) {
         throw new ApiError(ErrorCode.UNKNOWN_COMMAND, `instrument '${id}' has no command '${command}'`, {
           commands: Object.keys(desc.commands),
@@ -95,6 +99,7 @@ export const METHODS: Record<string, MethodDef> = {
       properties: {
         plan: ID_STRING,
         params: { type: 'object' },
+        onFault: { enum: ['fail', 'suspend'], description: "What an instrument fault does: end the session as failed, or suspend it until sessions.resume / sessions.abort (default: the plan's onFault)." },
         meta: {
           type: 'object',
           additionalProperties: false,
@@ -103,13 +108,21 @@ export const METHODS: Record<string, MethodDef> = {
       },
     },
     handle: (c, p) =>
-      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined)),
+      r(c.target.startSession(p.plan as string, (p.params as Record<string, unknown>) ?? {}, p.meta as SessionMeta | undefined, p.onFault ? { onFault: p.onFault as 'fail' | 'suspend' } : undefined)),
   },
   'sessions.pause': { description: 'Pauses the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.pauseSession(p.id as string | undefined)) },
   'sessions.resume': { description: 'Resumes the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.resumeSession(p.id as string | undefined)) },
   'sessions.abort': { description: 'Aborts the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.abortSession(p.id as string | undefined)) },
   'sessions.status': { description: 'Status of the given or the running session.', params: SESSION_ID, handle: (c, p) => r(c.target.sessionStatus(p.id as string | undefined)) },
   'sessions.list': { description: 'Every recorded session, oldest first.', params: NO_PARAMS, handle: (c) => r(c.target.listSessions()) },
+  'sessions.streams': {
+    description: 'The recorded streams of the given or the running session: name, kind, dtype, shape, count (seqs 0 … count − 1).',
+    params: SESSION_ID,
+    async handle(c, p) {
+      const id = (p.id as string | undefined) ?? (await c.target.sessionStatus(undefined)).id;
+      return { result: await c.target.sessionStreams(id) };
+    },
+  },
   'sessions.frames': {
     description: 'Recorded frames of one stream, fromSeq..toSeq inclusive; payloads follow as extra parts.',
     params: {
@@ -117,10 +130,10 @@ export const METHODS: Record<string, MethodDef> = {
       additionalProperties: false,
       required: ['stream', 'fromSeq', 'toSeq'],
       properties: {
-        id: ID_STRING,
+        id: SESSION_ID_STRING,
         stream: ID_STRING,
-        fromSeq: { type: 'integer', minimum: 0 },
-        toSeq: { type: 'integer', minimum: 0 },
+        fromSeq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        toSeq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
         limit: { type: 'integer', minimum: 1, maximum: MAX_FRAMES_PER_REPLY },
       },
     },
@@ -133,7 +146,8 @@ export const METHODS: Record<string, MethodDef> = {
       }
       const id = (p.id as string | undefined) ?? (await c.target.sessionStatus(undefined)).id;
       const limit = (p.limit as number | undefined) ?? 1000;
-      const frames: Frame[] = await c.target.sessionFrames(id, p.stream as string, fromSeq, toSeq, limit);
+      const got = await c.target.sessionFrames(id, p.stream as string, fromSeq, toSeq, limit, c.maxReplyBytes);
+      const frames: Frame[] = Array.isArray(got) ? got : got.frames;
       const headers: Frame['header'][] = [];
       const parts: Uint8Array[] = [];
       let bytes = 0;
@@ -145,8 +159,12 @@ export const METHODS: Record<string, MethodDef> = {
       }
       const last = headers.length ? headers[headers.length - 1]!.seq : fromSeq - 1;
       // nextSeq: where to continue when the reply was cut by `limit` or the byte cap (ask again from there).
-      const cut = headers.length < frames.length || headers.length >= limit;
-      const nextSeq = cut && last < toSeq ? last + 1 : null;
+      let nextSeq: number | null;
+      if (!Array.isArray(got) && headers.length === frames.length) nextSeq = got.nextSeq;
+      else {
+        const cut = headers.length < frames.length || headers.length >= limit;
+        nextSeq = cut && last < toSeq ? last + 1 : null;
+      }
       return { result: { session: id, stream: p.stream, frames: headers, nextSeq }, parts };
     },
   },

@@ -53,6 +53,24 @@ export interface SessionMeta {
   notes?: string;
 }
 
+/** A capped read of recorded frames: `nextSeq` is where to continue (null: nothing left in the range). */
+export interface FramePage {
+  frames: Frame[];
+  nextSeq: number | null;
+}
+
+/** One recorded stream of a session (`sessions.streams`). */
+export interface StreamInfo {
+  name: string;
+  /** `instrument` frames or pipeline `result`s. */
+  kind: 'instrument' | 'result';
+  dtype: string;
+  shape: number[];
+  unit?: string | null;
+  /** Frames recorded: seqs 0 … count − 1. */
+  count: number;
+}
+
 /** One frame or pipeline result of a session, as it happens. */
 export interface LiveFrame {
   session: string;
@@ -74,7 +92,7 @@ export interface ControlTarget {
   /** Throws UNKNOWN_PLAN. */
   describePlan(name: string): MaybePromise<PlanDescription>;
   /** Validates params against the plan's schema (INVALID_PARAMS with data.errors), refuses with SESSION_RUNNING. */
-  startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta): Promise<SessionStatus>;
+  startSession(plan: string, params: Record<string, unknown>, meta?: SessionMeta, opts?: { onFault?: 'fail' | 'suspend' }): Promise<SessionStatus>;
   /** The given session, or the running one when `id` is undefined (NO_RUNNING_SESSION, UNKNOWN_SESSION, INVALID_SESSION_STATE). */
   pauseSession(id?: string): Promise<SessionStatus>;
   resumeSession(id?: string): Promise<SessionStatus>;
@@ -84,10 +102,13 @@ export interface ControlTarget {
   listSessions(): MaybePromise<Array<{ id: string }>>;
   /**
    * Recorded frames of one stream with fromSeq ≤ seq ≤ toSeq, in seq order,
-   * from the recording (the source of truth). At most `limit` frames.
-   * Throws UNKNOWN_SESSION / UNKNOWN_STREAM.
+   * from the recording (the source of truth). At most `limit` frames and,
+   * beyond the first, at most `maxBytes` of payload — capped while reading,
+   * not after (a page says where to continue). Throws UNKNOWN_SESSION / UNKNOWN_STREAM.
    */
-  sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number): MaybePromise<Frame[]>;
+  sessionFrames(id: string, stream: string, fromSeq: number, toSeq: number, limit: number, maxBytes?: number): MaybePromise<Frame[] | FramePage>;
+  /** The recorded streams of a session with their frame counts (UNKNOWN_SESSION). */
+  sessionStreams(id: string): MaybePromise<StreamInfo[]>;
   /** Every frame and pipeline result of the running session, as it happens. */
   readonly frames$: Observable<LiveFrame>;
   /** Status snapshots on every state change and progress step (optional). */

@@ -8,9 +8,11 @@ export function register(program: Command): void {
     .description('validate a rig config file (YAML) against the schema and the drivers it names')
     .argument('<file>', 'config file')
     .action(async (file: string) => {
-      const { loadConfig, ConfigError } = await import('../config.js');
+      const { loadConfig, checkDaemonConfig, ConfigError } = await import('../config.js');
       try {
         const cfg = await loadConfig(file);
+        // The daemon's own start-up checks (endpoints, CURVE, key-file modes): "ok" means the daemon will accept it.
+        await checkDaemonConfig(cfg, {}, file);
         const ids = Object.keys(cfg.instruments);
         process.stdout.write(`${file}: ok (${ids.length} instrument${ids.length === 1 ? '' : 's'}${ids.length ? `: ${ids.join(', ')}` : ''})\n`);
       } catch (err) {

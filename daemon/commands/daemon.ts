@@ -1,5 +1,5 @@
 /**
- * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR]`: runs the daemon until SIGINT
+ * `qscope daemon [--config FILE] [--speed N] [--control ADDR] [--data ADDR] [--web ADDR|off]`: runs the daemon until SIGINT
  * or SIGTERM, then stops the services, disconnects the drivers and exits 0.
  * An invalid config is refused (exit 2) before anything starts.
  */
@@ -16,6 +16,7 @@ interface DaemonCliOptions {
   demo: boolean;
   control?: string;
   data?: string;
+  web?: string;
 }
 
 export function register(program: Command): void {
@@ -23,18 +24,19 @@ export function register(program: Command): void {
     .command('daemon')
     .description('run the daemon on a rig: connect the instruments, start the services, serve until SIGINT/SIGTERM')
     .option('-c, --config <file>', 'rig config (YAML)', defaultConfigFile)
-    .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
+    .option('--speed <n>', 'pace the virtual clock: at most N experiment seconds per wall second (fully simulated rigs; computation takes no experiment time)', parsePositiveNumber)
     .option('--virtual', 'run on the virtual clock: the simulated rig as fast as the computer allows')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (default: the config\'s log.level)')
     .option('--log-format <format>', 'pretty | json (default: pretty on a terminal, JSON lines otherwise; env QSCOPE_LOG_FORMAT)')
     .option('--no-demo', 'do not run the configured demo acquisition')
     .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555; env QSCOPE_CONTROL)', process.env.QSCOPE_CONTROL)
     .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556; env QSCOPE_DATA)', process.env.QSCOPE_DATA)
+    .option('--web <addr>', 'browser view HOST:PORT, overrides web.listen (e.g. 127.0.0.1:8090; a non-loopback address prints a token), or off')
     .action(runDaemon);
 }
 
 async function runDaemon(opts: DaemonCliOptions): Promise<void> {
-  const { loadConfig, ConfigError } = await import('../config.js');
+  const { loadConfig, checkDaemonConfig, ConfigError } = await import('../config.js');
   const { createLogger, LOG_LEVELS, resolveLogFormat } = await import('../../drivers/core/log.js');
   const { Daemon } = await import('../daemon.js');
 
@@ -53,16 +55,30 @@ async function runDaemon(opts: DaemonCliOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  // ZeroMQ API: command-line endpoints win; a non-loopback bind without CURVE is refused before anything starts.
-  const api = { ...((config.api as Record<string, unknown> | undefined) ?? {}) };
-  if (opts.control !== undefined) api.control = opts.control;
-  if (opts.data !== undefined) api.data = opts.data;
-  config.api = api;
+  // ZeroMQ API: command-line endpoints win; a non-loopback bind without CURVE is refused before anything starts
+  // (the same check `qscope config check` makes: config.ts checkDaemonConfig).
+  if (opts.web !== undefined) {
+    const web = { ...((config.web as Record<string, unknown> | undefined) ?? {}) };
+    if (opts.web === 'off') web.enabled = false;
+    else {
+      try {
+        const { parseListen } = await import('../web/config.js');
+        parseListen(opts.web);
+      } catch (err) {
+        process.stderr.write(`qscope daemon: --web: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      web.listen = opts.web;
+      web.enabled = true;
+    }
+    config.web = web;
+  }
   try {
-    const { checkApiSecurity } = await import('../api/security.js');
-    checkApiSecurity(api);
+    config.api = await checkDaemonConfig(config, { ...(opts.control !== undefined ? { control: opts.control } : {}), ...(opts.data !== undefined ? { data: opts.data } : {}) }, opts.config);
   } catch (err) {
-    process.stderr.write(`qscope daemon: refusing to start: ${(err as Error).message}\n`);
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`qscope daemon: refusing to start: ${err.issues.join('; ')}\n`);
     process.exitCode = 2;
     return;
   }

@@ -42,7 +42,7 @@ export async function resolveDeps(d: CommandDeps): Promise<{ io: CommandIO; driv
 /** Errors that mean "bad input" (exit 2), by their code. */
 export function isInputError(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return ['SESSION_FILE', 'BAD_NPY', 'BAD_DATASET', 'BAD_PARAMS', 'UNKNOWN_PLAN', 'UNKNOWN_SESSION', 'BINDING', 'DISK_SPACE', 'CONFIG'].includes(code ?? '') || err instanceof RangeError || (err as Error)?.name === 'ConfigError';
+  return ['SESSION_FILE', 'BAD_NPY', 'BAD_DATASET', 'BAD_PARAMS', 'UNKNOWN_PLAN', 'UNKNOWN_SESSION', 'BINDING', 'DISK_SPACE', 'CONFIG', 'SESSIONS_DIR'].includes(code ?? '') || err instanceof RangeError || (err as Error)?.name === 'ConfigError';
 }
 
 export function message(err: unknown): string {

@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('-i, --instrument <role=id>', 'bind a plan role to an instrument id (repeatable)', collect, [])
     .option('-c, --config <file>', 'rig config (YAML)', defaultConfigFile)
     .option('-s, --sessions <dir>', 'sessions directory (default: the config\'s sessions.dir, ./sessions)')
-    .option('--speed <n>', 'run on a scaled clock: experiment seconds per wall second', parsePositiveNumber)
+    .option('--speed <n>', 'pace the virtual clock: at most N experiment seconds per wall second (fully simulated rigs; computation takes no experiment time)', parsePositiveNumber)
     .option('--virtual', 'run the simulated rig on the virtual clock, as fast as the computer allows')
     .option('--sample <text>', 'session metadata: sample')
     .option('--operator <text>', 'session metadata: operator')

@@ -9,8 +9,8 @@
  * `kind`, `axes`, `parameters` and the arrays' axes and units
  * (pipelines/<experiment>/, decision 0960).
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Frame, Payload } from '../../drivers/core/frame.js';
 import { PAYLOAD_CTOR } from '../../drivers/core/frame.js';
 import type { SessionReader } from '../store/reader.js';
@@ -66,10 +66,26 @@ function rawAxes(shape: number[]): ArrayAxis[] {
  * experiment's dataset and images (its exporter) and the last value of every 2D result (`<name>.npy`)
  * at the top; every recorded stream under `raw/` (stacked frames, their times, their header fields;
  * PNG-encoded results as `.png` files, never as byte arrays); `manifest.json` describing every array
- * with its axes and units.
+ * with its axes and units. Everything is written into a temporary sibling folder that is renamed to
+ * `dir` only when complete: a write error (disk full, file-size limit) leaves no folder that looks like
+ * a finished export (decision 1102).
  */
 export function exportSession(reader: SessionReader, dir: string, exporters?: ExporterRegistry): ExportResult {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`--out ${dir}: directory is not empty`);
+  const tmp = join(dirname(resolve(dir)), `.${basename(resolve(dir))}.exporting-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const res = writeExport(reader, tmp, exporters);
+    if (existsSync(dir)) rmdirSync(dir); // empty (checked above)
+    renameSync(tmp, dir);
+    return { ...res, dir };
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function writeExport(reader: SessionReader, dir: string, exporters?: ExporterRegistry): ExportResult {
   const session = reader.session();
   const streams = reader.streams();
   mkdirSync(join(dir, RAW_DIR), { recursive: true });

@@ -9,16 +9,26 @@
  * built under a temporary name and renamed into place only when complete, so
  * a bad folder leaves nothing behind.
  */
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeFrame, type Frame } from '../../drivers/core/frame.js';
-import { SessionStore, type StoreOptions } from '../store/store.js';
+import { SessionStore, isSessionId, type StoreOptions } from '../store/store.js';
 import { SESSION_KIND, type Manifest } from '../../pipelines/core/manifest.js';
-import { decodeNpy, readNpy, type NpyArray } from '../../drivers/core/npy.js';
+import { decodeNpy, type NpyArray } from '../../drivers/core/npy.js';
+import { readDatasetBytes, readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
+
+/** Most arrays a foreign (non-qscope) dataset folder may hold: each becomes one frame. */
+export const MAX_FOREIGN_ARRAYS = 10_000;
 
 export class DatasetError extends Error {
   override readonly name = 'DatasetError';
   readonly code = 'BAD_DATASET';
+}
+
+/** The dataset was good but writing the session failed (disk full, file-size limit): nothing was imported. */
+export class ImportWriteError extends Error {
+  override readonly name = 'ImportWriteError';
+  readonly code = 'IMPORT_FAILED';
 }
 
 export interface ImportResult {
@@ -30,19 +40,8 @@ export interface ImportResult {
   kind: 'session' | 'foreign';
 }
 
-function readJson(dir: string, file: string): unknown {
-  const path = join(dir, file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new DatasetError(`${path}: missing`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new DatasetError(`${path}: invalid JSON (${(err as Error).message})`);
-  }
+function readJson(dir: string, file: unknown, what = 'file'): unknown {
+  return readDatasetJson(dir, file, what);
 }
 
 interface Loaded {
@@ -55,13 +54,8 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /** A `.png` of an export's raw stream as the u8 frame it was recorded as (its bytes). */
-function pngArray(path: string): NpyArray {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new DatasetError(`${path}: missing`);
-  }
+function pngArray(dir: string, file: string): NpyArray {
+  const bytes = readDatasetBytes(dir, file, 'arrays[].file', 64 * 2 ** 20);
   return { dtype: 'u8', shape: [bytes.length], data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } as NpyArray;
 }
 
@@ -70,10 +64,10 @@ function loadSessionExport(dir: string, m: Manifest): Loaded {
   if (!Array.isArray(m.arrays) || typeof m.headers !== 'object' || m.headers === null) throw new DatasetError(`${join(dir, 'manifest.json')}: arrays and headers must be present in a qscope-session manifest`);
   const byStream = new Map<string, { kind: 'instrument' | 'result'; stacked?: NpyArray; t?: NpyArray; singles: { seq: number; a: NpyArray }[] }>();
   for (const a of m.arrays) {
-    if (typeof a?.file !== 'string' || a.file.includes('..') || typeof a.stream !== 'string') throw new DatasetError(`${join(dir, 'manifest.json')}: arrays[]: bad entry ${JSON.stringify(a)}`);
+    if (typeof a?.file !== 'string' || typeof a.stream !== 'string' || !Array.isArray(a.shape)) throw new DatasetError(`${join(dir, 'manifest.json')}: arrays[]: each entry needs a file, a stream and a shape`);
     if (a.role === 'dataset' || a.role === 'map') continue; // derived at export; the raw streams are the session
     const path = join(dir, a.file);
-    const arr = a.role === 'image' ? pngArray(path) : readNpy(path);
+    const arr = a.role === 'image' ? pngArray(dir, a.file) : readDatasetNpy(dir, a.file, 'arrays[].file');
     if (arr.dtype !== a.dtype || !sameShape(arr.shape, a.shape)) {
       throw new DatasetError(`${path}: holds ${arr.dtype} (${arr.shape.join(', ')}) but manifest.json says ${a.dtype} (${a.shape.join(', ')})`);
     }
@@ -86,9 +80,9 @@ function loadSessionExport(dir: string, m: Manifest): Loaded {
   }
   const out: Loaded = { frames: [], events: [] };
   for (const [stream, s] of byStream) {
-    const headerFile = m.headers[stream];
+    const headerFile = Object.hasOwn(m.headers, stream) ? m.headers[stream] : undefined;
     if (!headerFile) throw new DatasetError(`${join(dir, 'manifest.json')}: headers: no entry for stream '${stream}'`);
-    const fields = readJson(dir, headerFile);
+    const fields = readJson(dir, headerFile, `headers.${stream}`);
     if (!Array.isArray(fields)) throw new DatasetError(`${join(dir, headerFile)}: must be an array`);
     const n = s.stacked ? s.stacked.shape[0]! : s.singles.length;
     if (!s.t || s.t.shape[0] !== n) throw new DatasetError(`${dir}: stream '${stream}': ${n} frames but ${s.t?.shape[0] ?? 'no'} times`);
@@ -114,8 +108,13 @@ function loadSessionExport(dir: string, m: Manifest): Loaded {
     }
   }
   if (m.events) {
-    const ev = readJson(dir, m.events);
-    if (!Array.isArray(ev)) throw new DatasetError(`${join(dir, m.events)}: must be an array`);
+    const ev = readJson(dir, m.events, 'events');
+    if (!Array.isArray(ev)) throw new DatasetError(`${join(dir, String(m.events))}: must be an array`);
+    for (const [i, e] of ev.entries()) {
+      if (typeof e !== 'object' || e === null || !Number.isSafeInteger(e.t) || typeof e.type !== 'string' || (e.source !== null && e.source !== undefined && typeof e.source !== 'string')) {
+        throw new DatasetError(`${join(dir, String(m.events))}: event ${i}: needs an integer t (ns), a string type and a string or null source`);
+      }
+    }
     out.events = ev as Loaded['events'];
   }
   return out;
@@ -123,11 +122,13 @@ function loadSessionExport(dir: string, m: Manifest): Loaded {
 
 /** Reads a foreign folder: every listed (or every) .npy becomes one frame. */
 function loadForeign(dir: string, m: Manifest): Loaded {
-  const files = Array.isArray(m.arrays) ? m.arrays.map((a) => String((a as { file?: unknown }).file)) : readdirSync(dir).filter((f) => f.endsWith('.npy')).sort();
+  const files = Array.isArray(m.arrays) ? m.arrays.map((a) => (a as { file?: unknown })?.file) : readdirSync(dir).filter((f) => f.endsWith('.npy')).sort();
   if (files.length === 0) throw new DatasetError(`${dir}: no .npy arrays to import`);
+  if (files.length > MAX_FOREIGN_ARRAYS) throw new DatasetError(`${dir}: ${files.length} arrays, more than the ${MAX_FOREIGN_ARRAYS} a foreign dataset may hold`);
   const out: Loaded = { frames: [], events: [] };
-  for (const file of files) {
-    const a = readNpy(join(dir, file));
+  for (const f of files) {
+    const a = readDatasetNpy(dir, f, 'arrays[].file');
+    const file = String(f);
     const name = basename(file, '.npy').replace(/[^A-Za-z0-9_-]/g, '_');
     out.frames.push({ frame: makeFrame(`dataset.${name}`, 0, 0, a.data, a.shape, { file }), kind: 'instrument' });
   }
@@ -145,6 +146,7 @@ export function importDataset(dir: string, outPath: string, options: Partial<Sto
   const loaded = isSession ? loadSessionExport(folder, m) : loadForeign(folder, m);
 
   const id = basename(out, '.db');
+  if (!isSessionId(id)) throw new DatasetError(`--out ${outPath}: '${id}' is not a session id (letters, digits, '.', '_', '-'; at most 128)`);
   const tmp = join(dirname(out), `.${id}.importing.db`);
   // No background checkpoints while importing: the file is renamed into place when complete.
   const store = new SessionStore(dirname(out), { ...options, checkpointIntervalMs: Number.POSITIVE_INFINITY });
@@ -182,6 +184,15 @@ export function importDataset(dir: string, outPath: string, options: Partial<Sto
       { status: status === 'interrupted' ? 'interrupted' : status, reason: s?.reason ?? `imported from ${folder}`, durationNs: s?.durationNs ?? 0 },
       s?.endedAt ? new Date(s.endedAt) : new Date(),
     );
+    // finish() marks a session whose writes failed as `failed` and keeps what it wrote: an import is all or nothing.
+    const want = { frames: loaded.frames.filter((f) => f.kind === 'instrument').length, results: loaded.frames.filter((f) => f.kind === 'result').length, events: loaded.events.length };
+    const got = writer.committed;
+    if (writer.failure || got.frames !== want.frames || got.results !== want.results || got.events !== want.events) {
+      throw new ImportWriteError(
+        `writing ${out} failed after ${got.frames} of ${want.frames} frames, ${got.results} of ${want.results} results, ${got.events} of ${want.events} events` +
+          `${writer.failure ? ` (${writer.failure.message})` : ''}; nothing was imported (the partial file was removed)`,
+      );
+    }
     renameSync(tmp, out);
     cleanup();
   } catch (err) {

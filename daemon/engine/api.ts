@@ -26,6 +26,11 @@ export interface StartOptions {
   pipelineParams?: Record<string, unknown>;
   /** Session id to use (tests, imports); default: a new sortable id. */
   id?: string;
+  /**
+   * What a driver fault does in this session, overriding the plan's `onFault`:
+   * `suspend` keeps the session open until the operator resumes or aborts (decision 1300).
+   */
+  onFault?: 'fail' | 'suspend';
 }
 
 export interface SessionProgress {
@@ -80,6 +85,8 @@ export interface SessionStatus {
   /** For a replay: the source session id and the decisions that differed. */
   replayOf?: string;
   mismatches?: number;
+  /** The plan's validated parameters. */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 export interface InstrumentStatus extends DriverDescription {

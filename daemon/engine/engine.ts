@@ -14,6 +14,7 @@ import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import type { Frame } from '../../drivers/core/frame.js';
 import type { Pipeline } from '../../pipelines/core/pipeline.js';
+import type { StreamRow } from '../../pipelines/core/recorded-session.js';
 import { modelHash } from '../../pipelines/core/model-files.js';
 import { PipelineRegistry } from '../../pipelines/core/pipeline.js';
 import { ParamsError, describeAjvError } from '../../pipelines/core/params.js';
@@ -231,6 +232,7 @@ export class Engine {
       publish: (f) => this.framesSubject.next(f),
       notify: (type, detail) => this.eventsSubject.next({ sessionId: id, type, status: run.status(), ...(detail !== undefined ? { detail } : {}) }),
       ...(replay ? { replay } : {}),
+      ...(opts.onFault ? { onFault: opts.onFault } : {}),
     });
     this.current = run;
     this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
@@ -303,15 +305,63 @@ export class Engine {
         instruments: s.instruments,
         ...(s.pipeline ? { pipeline: s.pipeline } : {}),
         ...(s.source?.replayOf ? { replayOf: s.source.replayOf } : {}),
+        params: s.params,
       };
     } finally {
       r.close();
     }
   }
 
-  /** Every recorded session in the sessions directory. */
+  /** Every recorded session in the sessions directory (throws when the folder is missing or unreadable). */
   listSessions(): SessionSummary[] {
     return this.store.list();
+  }
+
+  /** `listSessions()` one file per turn of the event loop (the API's path). */
+  listSessionsAsync(): Promise<SessionSummary[]> {
+    return this.store.listAsync();
+  }
+
+  /**
+   * The API's `sessions.frames`: like `frames()`, but capped by payload bytes before anything big is read
+   * (sizes first, from the record headers), and read in chunks of about `chunkBytes` with a turn of the event
+   * loop between them. `nextSeq`: where to continue when the reply was cut by `limit` or `maxBytes`.
+   * At least one frame is returned when there is one, whatever its size.
+   */
+  async readFrames(
+    id: string,
+    stream: string,
+    fromSeq: number,
+    toSeq: number,
+    limit: number,
+    maxBytes: number,
+    chunkBytes = 4 * 2 ** 20,
+  ): Promise<{ frames: Frame[]; nextSeq: number | null }> {
+    const r = this.openStored(id);
+    try {
+      const streams = r.streams();
+      const s = streams.find((x) => x.name === stream);
+      if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${streams.map((x) => x.name).join(', ') || 'none'})`);
+      const table = s.kind === 'instrument' ? 'frames' : 'results';
+      const sizes = r.sizes(table, stream, fromSeq, toSeq, limit + 1);
+      let n = 0;
+      let bytes = 0;
+      while (n < sizes.length && n < limit && (n === 0 || bytes + sizes[n]!.bytes <= maxBytes)) bytes += sizes[n++]!.bytes;
+      const nextSeq = n < sizes.length ? sizes[n]!.seq : null;
+      const frames: Frame[] = [];
+      let i = 0;
+      while (i < n) {
+        let j = i + 1;
+        let chunk = sizes[i]!.bytes;
+        while (j < n && chunk + sizes[j]!.bytes <= chunkBytes) chunk += sizes[j++]!.bytes;
+        if (i > 0) await new Promise((res) => setImmediate(res));
+        frames.push(...r.page(table, stream, sizes[i]!.seq, j - i));
+        i = j;
+      }
+      return { frames, nextSeq };
+    } finally {
+      r.close();
+    }
   }
 
   /**
@@ -329,6 +379,16 @@ export class Engine {
         if (out.length >= limit) break;
       }
       return out;
+    } finally {
+      r.close();
+    }
+  }
+
+  /** The recorded streams of session `id` (instrument frames and results) with their counts. */
+  streams(id: string): StreamRow[] {
+    const r = this.openStored(id);
+    try {
+      return r.streams();
     } finally {
       r.close();
     }
@@ -385,7 +445,7 @@ export class Engine {
 
   private openStored(id: string): SessionReader {
     try {
-      return this.store.open(id);
+      return this.store.openId(id);
     } catch (err) {
       if (err instanceof SessionFileError || err instanceof RangeError) throw new EngineError('UNKNOWN_SESSION', describeError(err), { cause: err });
       throw err;

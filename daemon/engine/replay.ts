@@ -7,7 +7,6 @@
  */
 import { ScaledClock, VirtualClock, type Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
-import { payloadBytes, type Frame } from '../../drivers/core/frame.js';
 import type { DriverRegistry, InstrumentConfig } from '../../drivers/core/registry.js';
 import { ReplayDriver } from '../../drivers/replay/driver.js';
 import { ReplaySource } from '../../drivers/replay/source.js';
@@ -19,7 +18,7 @@ import type { SessionStore } from '../store/store.js';
 import type { SessionStatus } from './api.js';
 import { Engine, type EngineLogger } from './engine.js';
 import { EngineError } from './errors.js';
-import type { RecordedDecision } from './session.js';
+import { PROCESSING_LATENCY_FIELD, type RecordedDecision } from './session.js';
 
 export type ReplaySpeed = 'max' | 'realtime' | number;
 
@@ -113,13 +112,14 @@ export function compareRecordings(a: SessionReader, b: SessionReader, table: 'fr
       continue;
     }
     if (other.count !== s.count) differences.push(`${s.name}: ${s.count} recorded, ${other.count} replayed`);
-    const itB = b.frames(table, s.name)[Symbol.iterator]();
-    for (const fa of a.frames(table, s.name)) {
+    // Stored rows are compared as stored (header JSON text, t, payload bytes): no decoding on the common path.
+    const itB = b.rawFrames(table, s.name)[Symbol.iterator]();
+    for (const fa of a.rawFrames(table, s.name)) {
       const nb = itB.next();
       if (nb.done) break;
       compared++;
-      const d = frameDifference(fa, nb.value);
-      if (d && differences.length < limit) differences.push(`${s.name}#${fa.header.seq}: ${d}`);
+      const d = rowDifference(fa, nb.value);
+      if (d && differences.length < limit) differences.push(`${s.name}#${fa.seq}: ${d}`);
     }
     itB.return?.(undefined);
   }
@@ -127,15 +127,26 @@ export function compareRecordings(a: SessionReader, b: SessionReader, table: 'fr
   return { identical: differences.length === 0, compared, differences };
 }
 
-function frameDifference(a: Frame, b: Frame): string | undefined {
-  const ha = JSON.stringify(a.header);
-  const hb = JSON.stringify(b.header);
-  if (ha !== hb) return `header ${ha} ≠ ${hb}`;
-  const pa = payloadBytes(a.payload);
-  const pb = payloadBytes(b.payload);
-  if (pa.byteLength !== pb.byteLength) return `payload ${pa.byteLength} ≠ ${pb.byteLength} bytes`;
-  if (Buffer.compare(pa, pb) === 0) return undefined;
-  for (let i = 0; i < pa.byteLength; i++) if (pa[i] !== pb[i]) return `payload differs from byte ${i}`;
+/** Header without the fields that describe the run, not the data (the processing latency): never compared. */
+function comparableHeader(text: string): string {
+  const h = JSON.parse(text) as Record<string, unknown>;
+  delete h[PROCESSING_LATENCY_FIELD];
+  return JSON.stringify(h);
+}
+
+type StoredRow = { seq: number; t: number; header: string; payload: Buffer };
+
+function rowDifference(a: StoredRow, b: StoredRow): string | undefined {
+  if (a.seq !== b.seq) return `seq ${a.seq} ≠ ${b.seq}`;
+  if (a.t !== b.t) return `t ${a.t} ≠ ${b.t}`;
+  if (a.header !== b.header) {
+    const ha = comparableHeader(a.header);
+    const hb = comparableHeader(b.header);
+    if (ha !== hb) return `header ${ha} ≠ ${hb}`;
+  }
+  if (a.payload.byteLength !== b.payload.byteLength) return `payload ${a.payload.byteLength} ≠ ${b.payload.byteLength} bytes`;
+  if (a.payload.equals(b.payload)) return undefined;
+  for (let i = 0; i < a.payload.byteLength; i++) if (a.payload[i] !== b.payload[i]) return `payload differs from byte ${i}`;
   return undefined;
 }
 
@@ -149,14 +160,18 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     const config = row.config as { rig?: { seed?: number }; scene?: Record<string, unknown>; instruments?: Record<string, InstrumentConfig> };
     const source = new ReplaySource(reader, { seed: Number.isInteger(config.rig?.seed) ? config.rig!.seed! : 0, clock, ...(config.scene ? { scene: config.scene } : {}) });
 
-    const canRunPlan = !o.framesOnly && o.plans.has(row.plan) && config.instruments !== undefined && Object.values(config.instruments).every((c) => o.registry.get(c.kind, c.impl));
+    const canRunPlan = !o.framesOnly && o.plans.has(row.plan) && config.instruments !== undefined && Object.values(config.instruments).every((c) => typeof c === "object" && c !== null && o.registry.get(c.kind, c.impl));
     let drivers: Map<string, Driver>;
     let plans: PlanRegistry;
     let planName: string;
     let params: Record<string, unknown>;
     let instruments: Record<string, string> | undefined;
     if (canRunPlan) {
-      drivers = await o.registry.build(config.instruments!, { clock, world: source });
+      // The recorded config is input like any other (an imported manifest carries whatever it likes): the same
+      // instrument schemas as a live config, size bounds included, before anything is built.
+      const { ConfigValidator } = await import('../config.js');
+      const checked = new ConfigValidator(o.registry).validateInstruments(structuredClone(config.instruments), `${reader.path} (recorded config)`);
+      drivers = await o.registry.build(checked, { clock, world: source });
       plans = o.plans;
       planName = row.plan;
       params = row.params;

@@ -58,6 +58,8 @@ export interface SessionRunDeps {
   publish: (f: SessionFrame) => void;
   notify: (type: 'progress' | 'paused' | 'resumed' | 'suspended' | 'decision' | 'mismatch', detail?: unknown) => void;
   replay?: ReplayHooks;
+  /** What a driver fault does in this session (default: the plan's `onFault`, else `fail`). */
+  onFault?: 'fail' | 'suspend';
 }
 
 interface EndRequest {
@@ -71,6 +73,12 @@ type Measured = { payload: Payload; shape?: number[]; fields?: Record<string, un
 const PROGRESS_NOTICE_MS = 50;
 
 const RESERVED = new Set(['stream', 'seq', 't', 'dtype', 'shape']);
+
+/**
+ * Result header field: experiment time (ns) from the data a result was computed from (its `t`) to the
+ * moment it was emitted. It varies with the machine on a real clock, so replay does not compare it.
+ */
+export const PROCESSING_LATENCY_FIELD = 'processingLatencyNs';
 
 function isPayload(x: unknown): x is Payload {
   return ArrayBuffer.isView(x) && !(x instanceof DataView);
@@ -104,11 +112,18 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   private decisionIndex = 0;
   private sessionStopReason: string | undefined;
   private suspendedBy: DriverError | undefined;
+  private readonly faultsSeen = new WeakSet<DriverError>();
   private lastProgressNotice = -Infinity;
   private phaseInfo: { name: string; index: number; done: number; total?: number; unit?: string; startMs: number; estimateMs?: number } | undefined;
+  /** `t` of the last frame pushed into the pipeline: the default data time of its results. */
+  private lastInputT = 0;
+
+  /** What a driver fault does: the session's choice, else the plan's, else `fail`. */
+  readonly onFault: 'fail' | 'suspend';
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
+    this.onFault = d.onFault ?? d.plan.onFault ?? 'fail';
     this.progressInfo.total = d.plan.total?.(d.params);
   }
 
@@ -304,6 +319,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       instruments: { ...this.d.instruments },
       ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
       ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
+      params: this.d.params,
     };
   }
 
@@ -344,12 +360,18 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.t0 = this.d.clock.now();
     const w = this.d.writer;
     w.onFatal = (err) => this.end({ status: 'failed', reason: err.message });
-    w.event(0, 'start', 'engine', { plan: this.d.plan.name, params: this.d.params, instruments: this.d.instruments });
+    w.event(0, 'start', 'engine', { plan: this.d.plan.name, params: this.d.params, instruments: this.d.instruments, onFault: this.onFault });
     for (const id of new Set(Object.values(this.d.instruments))) {
       const drv = this.d.drivers.get(id)!;
       this.stateSubs.push(
         drv.state$.subscribe((s) => {
-          if (!this.isFinal()) w.event(this.tNs(), 'state', id, { state: s, ...(s === 'fault' && drv.lastFault ? { code: drv.lastFault.code, message: drv.lastFault.message } : {}) });
+          if (this.isFinal()) return;
+          w.event(this.tNs(), 'state', id, { state: s, ...(s === 'fault' && drv.lastFault ? { code: drv.lastFault.code, message: drv.lastFault.message } : {}) });
+          // Any owned instrument that faults, inside a step or not (an unplug while another instrument works),
+          // suspends a suspend-on-fault session at once: the next step waits for the operator (decision 1300).
+          if (s === 'fault' && this.onFault === 'suspend' && !this.replaying) {
+            this.suspendFor(drv.lastFault ?? new DriverError('DISCONNECTED', id, 'instrument fault'));
+          }
         }),
       );
     }
@@ -421,8 +443,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
 
   private async gate(): Promise<void> {
     this.gateCheck();
-    while (this.resumeGate) {
-      await this.resumeGate.promise;
+    for (;;) {
+      if (this.resumeGate) await this.resumeGate.promise;
+      else if (this.suspendedBy) await this.recover();
+      else return;
       this.gateCheck();
     }
   }
@@ -452,13 +476,14 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
 
   private async step<T>(fn: () => Promise<T>): Promise<T> {
     for (;;) {
-      if (this.endRequest || this.resumeGate) await this.gate();
+      if (this.endRequest || this.resumeGate || this.suspendedBy) await this.gate();
       try {
         return await this.raceAbort(fn());
       } catch (err) {
         if (this.endRequest) throw new SessionAbortedError(this.endRequest.reason);
-        if (err instanceof DriverError && this.d.plan.onFault === 'suspend') {
-          await this.suspend(err);
+        if (err instanceof DriverError && this.onFault === 'suspend') {
+          // The instrument's own fault event may have suspended the session already; one suspension per fault.
+          this.suspendFor(err);
           continue;
         }
         throw err;
@@ -466,31 +491,46 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     }
   }
 
-  /** Suspends on a fault; on resume reconnects faulted instruments and lets the step retry. */
-  private async suspend(err: DriverError): Promise<void> {
+  /**
+   * Suspends the session on a driver fault (once: a second fault while
+   * suspended keeps the first reason): recorded as a `suspend` event with the
+   * fault, announced, and the gate closed until the operator resumes or aborts.
+   */
+  private suspendFor(err: DriverError): void {
+    // A fault reaches here twice (the driver's state$ and the failing step's rejection, in either order,
+    // maybe with the operator's resume between them): it suspends once.
+    if (this.isFinal() || this.endRequest || this.state === 'suspended' || this.faultsSeen.has(err)) return;
+    this.faultsSeen.add(err);
     this.suspendedBy = err;
-    for (;;) {
-      this.state = 'suspended';
-      this.reason = `suspended: ${err.message}`;
-      this.d.writer.event(this.tNs(), 'suspend', err.driverId, { code: err.code, message: err.message });
-      this.d.notify('suspended', { code: err.code, message: err.message });
-      this.openGate();
-      await this.gate();
-      this.reason = undefined;
-      try {
-        for (const id of new Set(Object.values(this.d.instruments))) {
-          const drv = this.d.drivers.get(id)!;
-          if (drv.state === 'fault' || drv.state === 'disconnected') {
-            this.d.writer.event(this.tNs(), 'reconnect', id);
-            await this.raceAbort(drv.connect());
-          }
+    this.state = 'suspended';
+    this.reason = `suspended: ${err.message}`;
+    this.d.writer.event(this.tNs(), 'suspend', err.driverId, { code: err.code, message: err.message });
+    this.d.notify('suspended', { code: err.code, message: err.message, instrument: err.driverId });
+    this.openGate();
+  }
+
+  /**
+   * After the operator's resume: reconnects every owned instrument that is
+   * not ready (its adapter reads the state back and verifies it on connect);
+   * if one cannot be brought back the session suspends again with that reason.
+   * The step that failed is then retried: that is the operator's explicit
+   * decision, never the adapter's (an adapter never re-sends by itself).
+   */
+  private async recover(): Promise<void> {
+    const cause = this.suspendedBy!;
+    this.suspendedBy = undefined;
+    this.reason = undefined;
+    try {
+      for (const id of new Set(Object.values(this.d.instruments))) {
+        const drv = this.d.drivers.get(id)!;
+        if (drv.state === 'fault' || drv.state === 'disconnected' || drv.state === 'connecting') {
+          this.d.writer.event(this.tNs(), 'reconnect', id);
+          await this.raceAbort(drv.connect());
         }
-        this.suspendedBy = undefined;
-        return;
-      } catch (e) {
-        if (this.endRequest) throw new SessionAbortedError(this.endRequest.reason);
-        err = e instanceof DriverError ? e : new DriverError('DISCONNECTED', err.driverId, describeError(e));
       }
+    } catch (e) {
+      if (this.endRequest) throw new SessionAbortedError(this.endRequest.reason);
+      this.suspendFor(e instanceof DriverError ? e : new DriverError('DISCONNECTED', cause.driverId, describeError(e)));
     }
   }
 
@@ -529,7 +569,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.d.writer.append(f, 'instrument');
     this.d.publish({ sessionId: this.d.id, kind: 'frame', frame: f });
     const p = this.d.pipeline;
-    if (p && (!p.accepts || p.accepts(f.header.stream))) this.input.next(f);
+    if (p && (!p.accepts || p.accepts(f.header.stream))) {
+      this.lastInputT = f.header.t;
+      this.input.next(f);
+    }
   }
 
   private startPipeline(): void {
@@ -561,7 +604,10 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.seqs.set(stream, seq + 1);
     let f: Frame;
     try {
-      f = makeFrame(stream, seq, this.tNs(), out.payload, out.shape ?? [out.payload.length], out.fields ?? {});
+      const t = out.t ?? this.lastInputT;
+      if (!Number.isInteger(t) || t < 0) throw new RangeError(`t: must be integer ns ≥ 0, got ${t}`);
+      const fields = { ...out.fields, [PROCESSING_LATENCY_FIELD]: Math.max(0, this.tNs() - t) };
+      f = makeFrame(stream, seq, t, out.payload, out.shape ?? [out.payload.length], fields);
     } catch (err) {
       this.end({ status: 'failed', reason: `pipeline ${p.name}: result ${out.name}: ${describeError(err)}` });
       return;

@@ -19,7 +19,8 @@ db.pragma('synchronous = ' + workerData.synchronous);
 parentPort.on('message', (m) => {
   let result;
   try { result = db.pragma(m === 'final' ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)')[0]; } catch (err) { result = { error: String(err && err.message) }; }
-  if (m === 'final') { db.close(); process.exit(0); }
+  // The last connection takes the finished file out of WAL mode (db.ts settleJournal): it then stands alone.
+  if (m === 'final') { try { db.pragma('journal_mode = DELETE'); } catch {} db.close(); process.exit(0); }
   parentPort.postMessage(result);
 });
 `;

@@ -36,8 +36,11 @@ export class SessionFileError extends Error {
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
 
-/** Cheap checks before SQLite touches the file: exists, regular, SQLite header, whole pages. */
-export function checkSessionFile(path: string): void {
+/**
+ * Cheap checks before SQLite touches the file: exists, regular, SQLite header, whole pages.
+ * Returns whether the file is in WAL mode (header bytes 18–19 = 2).
+ */
+export function checkSessionFile(path: string): { wal: boolean } {
   let size: number;
   try {
     const st = statSync(path);
@@ -60,6 +63,20 @@ export function checkSessionFile(path: string): void {
   const appId = head.readUInt32BE(68);
   if (appId !== APPLICATION_ID) throw new SessionFileError(path, `not a qscope session (SQLite application_id 0x${appId.toString(16)}, expected 0x${APPLICATION_ID.toString(16)})`);
   if (pageSize > 0 && size % pageSize !== 0) throw new SessionFileError(path, `truncated or corrupt: ${size} bytes is not a whole number of ${pageSize}-byte pages`);
+  return { wal: head[18] === 2 && head[19] === 2 };
+}
+
+/**
+ * Takes a finished session out of WAL mode (journal_mode DELETE): the file then stands alone, a reader never
+ * needs to create `-wal`/`-shm` beside it (read-only media work, listing a folder leaves nothing behind).
+ * Needs to be the only connection; when a reader is open at that moment the file simply stays in WAL mode.
+ */
+export function settleJournal(db: Database.Database): void {
+  try {
+    db.pragma('journal_mode = DELETE');
+  } catch {
+    // busy: another connection is reading; the file stays WAL (still correct, just not self-contained)
+  }
 }
 
 function wrap<T>(path: string, what: string, fn: () => T): T {

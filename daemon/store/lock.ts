@@ -7,7 +7,9 @@
  * holder in a refusal; the SQLite lock alone decides.
  *
  * Two users: the writer lock of a session (`<session>.db.lock`; a session
- * still `running` whose lock is free was interrupted) and the rig lock
+ * still `running` whose lock is free was interrupted — unless a connection
+ * still holds the session database itself (`databaseInUse`): the lock file
+ * may have been deleted under a live writer) and the rig lock
  * (daemon/rig-lock.ts: one daemon or `qscope run` per rig and per instrument
  * address).
  */
@@ -135,5 +137,31 @@ export class WriterLock extends ProcessLock {
   /** True while some live connection (this process or another) holds the lock of `dbPath`. */
   static isHeld(dbPath: string): boolean {
     return ProcessLock.isHeldFile(lockPathOf(dbPath));
+  }
+}
+
+/**
+ * True while another connection has the session database open (in WAL mode every connection holds a
+ * shared lock on it for as long as it is open; an exclusive-locking probe then fails with "locked").
+ * False when the file cannot be opened for writing at all (read-only media): nobody is writing there.
+ */
+export function databaseInUse(dbPath: string): boolean {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(dbPath, { fileMustExist: true });
+  } catch {
+    return false;
+  }
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+    db.exec('COMMIT');
+    return false;
+  } catch (err) {
+    return /busy|locked/i.test((err as Error).message);
+  } finally {
+    db.close();
   }
 }

@@ -30,6 +30,8 @@ export class SessionReader implements RecordedSession {
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
+    /** Set when the file says `running`, no writer is alive, and the file could not be marked (read-only media). */
+    private readonly interrupted?: string,
   ) {}
 
   session(): SessionRow {
@@ -54,8 +56,8 @@ export class SessionReader implements RecordedSession {
       startedAt: r.started_at as string,
       endedAt: r.ended_at as string | null,
       durationNs: r.duration_ns as number | null,
-      status: r.status as SessionRow['status'],
-      reason: r.reason as string | null,
+      status: this.interrupted && r.status === 'running' ? 'interrupted' : (r.status as SessionRow['status']),
+      reason: this.interrupted && r.status === 'running' ? this.interrupted : (r.reason as string | null),
     };
   }
 
@@ -82,6 +84,28 @@ export class SessionReader implements RecordedSession {
         ? this.db.prepare(`${base} ORDER BY f.id`).iterate()
         : this.db.prepare(`${base} WHERE s.name = ? AND f.seq BETWEEN ? AND ? ORDER BY f.seq`).iterate(stream, fromSeq, toSeq);
     for (const raw of it as Iterable<RawFrame>) yield this.decode(raw);
+  }
+
+  /**
+   * Rows of one stream in seq order as stored, undecoded: the header JSON without stream/seq/t, and the
+   * payload bytes (for comparisons that need no decoding).
+   */
+  *rawFrames(table: FrameTable, stream: string): Generator<{ seq: number; t: number; header: string; payload: Buffer }> {
+    const it = this.db
+      .prepare(`SELECT f.seq AS seq, f.t AS t, f.header AS header, f.payload AS payload FROM ${table} f JOIN streams s ON s.id = f.stream_id WHERE s.name = ? ORDER BY f.seq`)
+      .iterate(stream);
+    yield* it as Iterable<{ seq: number; t: number; header: string; payload: Buffer }>;
+  }
+
+  /**
+   * Seq and payload size of up to `limit` frames of `stream` in [fromSeq, toSeq], in seq order, without reading
+   * the payloads (SQLite answers `length()` of a blob from the record header): lets a reader cap a reply by bytes
+   * before it reads anything big.
+   */
+  sizes(table: FrameTable, stream: string, fromSeq: number, toSeq: number, limit: number): { seq: number; bytes: number }[] {
+    return this.db
+      .prepare(`SELECT f.seq AS seq, length(f.payload) AS bytes FROM ${table} f JOIN streams s ON s.id = f.stream_id WHERE s.name = ? AND f.seq BETWEEN ? AND ? ORDER BY f.seq LIMIT ?`)
+      .all(stream, fromSeq, toSeq, limit) as { seq: number; bytes: number }[];
   }
 
   /** Up to `limit` frames of `stream` with seq ≥ fromSeq, in seq order (paged reads hold no statement open). */

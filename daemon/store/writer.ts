@@ -12,7 +12,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Frame } from '../../drivers/core/frame.js';
 import { payloadBytes } from '../../drivers/core/frame.js';
-import type { DurabilityOptions } from './db.js';
+import { settleJournal, type DurabilityOptions } from './db.js';
 import type { WriterLock } from './lock.js';
 import { Checkpointer } from './checkpointer.js';
 
@@ -189,7 +189,10 @@ export class SessionWriter {
         .prepare('UPDATE session SET status = ?, reason = ?, ended_at = ?, duration_ns = ?')
         .run(status, reason ?? null, endedAt.toISOString(), Math.round(end.durationNs));
       // A short session folds its small WAL here; a long one leaves that to the checkpoint worker (below).
-      if (!this.checkpointer.running) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      if (!this.checkpointer.running) {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+        settleJournal(this.db);
+      }
     } finally {
       this.closed = true;
       if (this.flushTimer) clearTimeout(this.flushTimer);

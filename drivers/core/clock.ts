@@ -4,11 +4,15 @@
  * few helpers. Times are milliseconds of *experiment* time; `nowNs()` gives
  * integer nanoseconds for frame headers.
  *
- * - RealClock: wall time.
- * - ScaledClock: wall time sped up by a factor (`--speed N`), for demos.
- * - VirtualClock: simulated time that jumps straight to the next scheduled
- *   action whenever the process has nothing else to do, so a 7-s-per-pixel
- *   scan of 1024 pixels runs in seconds and identically for a given seed.
+ * - RealClock: wall time (any rig with a real instrument runs on it).
+ * - VirtualClock: simulated (discrete-event) time that jumps straight to the
+ *   next scheduled action whenever the process has nothing else to do, so a
+ *   7-s-per-pixel scan of 1024 pixels runs in seconds and identically for a
+ *   given seed.
+ * - ScaledClock (`--speed N` on a fully simulated rig): the same virtual time,
+ *   paced so that it runs no faster than N experiment seconds per wall second.
+ *   Computation takes no experiment time on either, so a session is the same
+ *   experiment at every speed and on every machine (decision 1800).
  */
 import { Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
@@ -75,42 +79,6 @@ export class RealClock extends ClockBase {
   }
 }
 
-/** Wall time multiplied by `speed`: 10 means ten seconds of experiment per second of wall time. */
-export class ScaledClock extends ClockBase {
-  readonly kind: ClockKind = 'scaled';
-  readonly scheduler: SchedulerLike;
-  constructor(readonly speed: number) {
-    super();
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed: must be a positive finite number, got ${speed}`);
-    const origin = performance.now();
-    const scale = speed;
-    const scheduler: SchedulerLike = {
-      now: () => (performance.now() - origin) * scale,
-      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
-        // One subscription for the whole chain: reschedules from inside
-        // `work` (interval, repeat) replace the pending timer, so
-        // unsubscribing the first action also stops every later one.
-        let pending: Subscription | undefined;
-        const chain = new Subscription(() => pending?.unsubscribe());
-        const action = {
-          schedule(nextState?: T, nextDelay = 0): Subscription {
-            arm(nextState, nextDelay);
-            return chain;
-          },
-        } as SchedulerAction<T>;
-        const arm = (s: T | undefined, d: number) => {
-          if (chain.closed) return;
-          pending?.unsubscribe();
-          pending = asyncScheduler.schedule(() => work.call(action, s), Math.max(0, d || 0) / scale);
-        };
-        arm(state, delay);
-        return chain;
-      },
-    };
-    this.scheduler = scheduler;
-  }
-}
-
 interface VirtualEntry {
   at: number;
   seq: number;
@@ -131,10 +99,16 @@ export class VirtualClock extends ClockBase {
   private readonly queue: VirtualEntry[] = [];
   private holds = 0;
   private pumpPending = false;
+  /** Wall-clock timer of a paced clock waiting for the next action's due time. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Pacing anchor: wall time (ms, performance.now) at which virtual time `t` was due. */
+  private anchor: { wall: number; t: number } | undefined;
   readonly scheduler: SchedulerLike;
 
-  constructor() {
+  /** `pace`: experiment ms per wall ms to run no faster than (undefined: as fast as possible). */
+  constructor(protected readonly pace?: number) {
     super();
+    if (pace !== undefined && (!(pace > 0) || !Number.isFinite(pace))) throw new RangeError(`speed: must be a positive finite number, got ${pace}`);
     const clock = this;
     const scheduler: SchedulerLike = {
       now: () => clock.t,
@@ -203,6 +177,12 @@ export class VirtualClock extends ClockBase {
   }
 
   private kick(): void {
+    if (this.timer !== undefined) {
+      // A paced clock waiting for wall time: something earlier may have been scheduled; look again.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.pumpPending = false;
+    }
     if (this.pumpPending) return;
     this.pumpPending = true;
     // setImmediate runs after all pending microtasks (promise continuations),
@@ -213,9 +193,11 @@ export class VirtualClock extends ClockBase {
   private pump(): void {
     this.pumpPending = false;
     if (this.holds > 0) return; // resumed by hold()'s release
-    let entry = this.queue.shift();
-    while (entry && entry.cancelled) entry = this.queue.shift();
-    if (!entry) return;
+    while (this.queue.length > 0 && this.queue[0]!.cancelled) this.queue.shift();
+    const head = this.queue[0];
+    if (!head) return;
+    if (this.pace !== undefined && head.at > this.t && this.waitForWall(head.at)) return;
+    const entry = this.queue.shift()!;
     if (entry.at > this.t) this.t = entry.at;
     try {
       entry.run();
@@ -224,11 +206,47 @@ export class VirtualClock extends ClockBase {
       if (this.queue.length > 0) this.kick();
     }
   }
+
+  /** Paced clocks: arms a timer and returns true when virtual time `at` is not yet due in wall time. */
+  private waitForWall(at: number): boolean {
+    const wall = performance.now();
+    if (this.anchor === undefined) this.anchor = { wall, t: this.t };
+    const due = this.anchor.wall + (at - this.anchor.t) / this.pace!;
+    if (due > wall) {
+      this.pumpPending = true;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, due - wall);
+      return true;
+    }
+    if (wall - due > MAX_PACE_LAG_MS) this.anchor = { wall, t: at };
+    return false;
+  }
 }
+
+/**
+ * `--speed N` on a fully simulated rig: virtual (discrete-event) time paced against wall time, at most
+ * `speed` experiment seconds per wall second. Everything a VirtualClock guarantees holds (actions in
+ * (time, scheduling order), `hold()` stops time, computation takes no experiment time), so a session
+ * recorded at any speed is the same experiment as one on the unpaced virtual clock.
+ */
+export class ScaledClock extends VirtualClock {
+  override readonly kind: ClockKind = 'scaled';
+  constructor(readonly speed: number) {
+    super(speed);
+  }
+}
+
+/**
+ * Lag a paced clock may make up by running faster than its pace, wall ms: after a longer stall (heavy
+ * computation, an idle daemon) it carries on at its pace from where it is instead of racing to catch up.
+ */
+const MAX_PACE_LAG_MS = 100;
 
 export interface ClockOptions {
   kind: ClockKind;
-  /** For `scaled`: experiment seconds per wall second. */
+  /** For `scaled`: experiment seconds per wall second (the pace of the virtual clock). */
   speed?: number;
 }
 

@@ -11,6 +11,7 @@ export type DriverErrorCode =
   | 'OUT_OF_RANGE' // a requested value outside the instrument's limits; nothing moved
   | 'BUSY' // the instrument is doing something else
   | 'ABORTED' // the operation was cancelled by its caller
+  | 'DEVICE' // the instrument refused the command and said why (its own error code)
   | 'CONFIG'; // the driver's configuration is invalid
 
 export class DriverError extends Error {
@@ -67,6 +68,19 @@ export class BusyError extends DriverError {
   override readonly name = 'BusyError';
   constructor(driverId: string, what: string) {
     super('BUSY', driverId, `${what} refused: busy`);
+  }
+}
+
+/** The instrument refused a command with its own error code (PI `ERR?`, SCPI `SYST:ERR?`). */
+export class DeviceRefusedError extends DriverError {
+  override readonly name = 'DeviceRefusedError';
+  constructor(
+    driverId: string,
+    readonly deviceCode: number,
+    message: string,
+    code: 'DEVICE' | 'OUT_OF_RANGE' | 'ABORTED' = 'DEVICE',
+  ) {
+    super(code, driverId, message);
   }
 }
 

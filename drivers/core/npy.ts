@@ -5,7 +5,7 @@
  * against the data actually present, so a file whose header lies is refused
  * with the numbers rather than misread.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { PAYLOAD_CTOR, dtypeOf, type Dtype, type Payload } from './frame.js';
 
 export interface NpyArray {
@@ -66,6 +66,25 @@ export function encodeNpy(data: Payload, shape: number[] = [data.length]): Buffe
 /** Decodes .npy bytes; `file` names the source in errors. */
 export function decodeNpy(buf: Uint8Array, file = '<npy>'): NpyArray {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const { prefix, hlen } = checkPreamble(b, b.length, file);
+  const h = headerOf(b, prefix, hlen, file);
+  const dataBytes = b.length - prefix - hlen;
+  checkDataBytes(h, dataBytes, file);
+  const copy = Buffer.alloc(dataBytes);
+  b.copy(copy, 0, prefix + hlen);
+  return finish(h, copy);
+}
+
+interface ParsedHeader extends Header {
+  dtype: Dtype;
+  /** Byte-order character of descr. */
+  order: string;
+  n: number;
+  itemsize: number;
+}
+
+/** Magic, version and header length from the first ≤ 12 bytes; `size` is the whole file's. */
+function checkPreamble(b: Buffer, size: number, file: string): { prefix: number; hlen: number } {
   if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) throw new NpyError(file, 'not an NPY file (bad magic string)');
   const major = b[6]!;
   const minor = b[7]!;
@@ -73,36 +92,82 @@ export function decodeNpy(buf: Uint8Array, file = '<npy>'): NpyArray {
   const prefix = major === 1 ? 10 : 12;
   if (b.length < prefix) throw new NpyError(file, 'truncated header');
   const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
-  if (prefix + hlen > b.length) throw new NpyError(file, `header length ${hlen} runs past the end of the file (${b.length} bytes)`);
-  const text = b.toString(major === 3 ? 'utf8' : 'latin1', prefix, prefix + hlen);
+  if (prefix + hlen > size) throw new NpyError(file, `header length ${hlen} runs past the end of the file (${size} bytes)`);
+  return { prefix, hlen };
+}
+
+function headerOf(b: Buffer, prefix: number, hlen: number, file: string): ParsedHeader {
+  const text = b.toString(b[6] === 3 ? 'utf8' : 'latin1', prefix, prefix + hlen);
   const header = parseHeader(text, file);
   const descr = header.descr;
   const m = /^([<>|=])([a-z])(\d+)$/.exec(descr);
   const dtype = m ? DTYPE_OF_DESCR[`${m[2]}${m[3]}`] : undefined;
-  if (!m || !dtype) throw new NpyError(file, `dtype '${descr}' is not supported (supported: ${Object.values(DESCR_OF).join(', ')}, any byte order)`);
-  const shape = header.shape;
-  const n = shape.reduce((a, c) => a * c, 1);
-  const itemsize = SIZE[dtype];
-  const dataBytes = b.length - prefix - hlen;
-  if (dataBytes !== n * itemsize) {
-    throw new NpyError(file, `header says shape (${shape.join(', ')}) of ${descr} = ${n * itemsize} bytes of data, but the file holds ${dataBytes}`);
-  }
-  const copy = new Uint8Array(dataBytes);
-  copy.set(b.subarray(prefix + hlen));
-  if (m[1] === '>' && itemsize > 1) swapBytes(copy, itemsize);
-  let data = new PAYLOAD_CTOR[dtype](copy.buffer, 0, n);
-  if (header.fortran_order && shape.length > 1) data = fortranToC(data, shape);
-  return { dtype, shape, data };
+  if (!m || !dtype) throw new NpyError(file, `dtype '${descr.slice(0, 20)}' is not supported (supported: ${Object.values(DESCR_OF).join(', ')}, any byte order)`);
+  // The element count as a float: a lying shape may overflow 2^53, and is then refused below.
+  const n = header.shape.reduce((a, c) => a * c, 1);
+  return { ...header, dtype, order: m[1]!, n, itemsize: SIZE[dtype] };
 }
 
-export function readNpy(path: string): NpyArray {
-  let buf: Buffer;
+/** The data must be exactly what the header promises, checked before anything is read or allocated. */
+function checkDataBytes(h: ParsedHeader, dataBytes: number, file: string): void {
+  if (!Number.isSafeInteger(h.n) || h.n * h.itemsize !== dataBytes) {
+    throw new NpyError(file, `header says shape (${h.shape.join(', ')}) of ${h.descr} = ${h.n * h.itemsize} bytes of data, but the file holds ${dataBytes}`);
+  }
+}
+
+function finish(h: ParsedHeader, bytes: Buffer): NpyArray {
+  // A fresh buffer of exactly the data (readAt / decodeNpy allocate one), so the typed array owns its memory.
+  const copy = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (h.order === '>' && h.itemsize > 1) swapBytes(copy, h.itemsize);
+  // Buffer.alloc never hands out pooled memory: offset 0, aligned for every dtype.
+  let data: Payload = new PAYLOAD_CTOR[h.dtype](copy.buffer as ArrayBuffer, copy.byteOffset, h.n);
+  if (h.fortran_order && h.shape.length > 1) data = fortranToC(data, h.shape);
+  return { dtype: h.dtype, shape: h.shape, data };
+}
+
+/** Largest NPY header read (NumPy itself refuses headers over 10 000 bytes by default). */
+export const MAX_NPY_HEADER_BYTES = 1 << 20;
+
+/**
+ * Reads a `.npy` file. Only a regular file is read (a device, FIFO or socket is refused before any read, and
+ * opening never blocks); the header is read and checked first, and the data is read only when its size is
+ * exactly what the header promises — so nothing is allocated beyond the bytes actually present.
+ * `maxBytes` bounds the file size (default: no bound beyond the file's own size).
+ */
+export function readNpy(path: string, opts: { maxBytes?: number } = {}): NpyArray {
+  let fd: number;
   try {
-    buf = readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new NpyError(path, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return decodeNpy(buf, path);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NpyError(path, 'not a regular file (a device, FIFO, socket or folder is never read)');
+    const size = st.size;
+    if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new NpyError(path, `${size} bytes exceeds the limit of ${opts.maxBytes} bytes`);
+    const readAt = (n: number, pos: number): Buffer => {
+      const b = Buffer.alloc(n);
+      let got = 0;
+      while (got < n) {
+        const k = readSync(fd, b, got, n - got, pos + got);
+        if (k === 0) break;
+        got += k;
+      }
+      if (got !== n) throw new NpyError(path, `file shrank while being read (${pos + got} of ${pos + n} bytes)`);
+      return b;
+    };
+    const pre = readAt(Math.min(12, size), 0);
+    const { prefix, hlen } = checkPreamble(pre, size, path);
+    if (hlen > MAX_NPY_HEADER_BYTES) throw new NpyError(path, `header of ${hlen} bytes exceeds the limit of ${MAX_NPY_HEADER_BYTES}`);
+    const head = readAt(prefix + hlen, 0);
+    const h = headerOf(head, prefix, hlen, path);
+    const dataBytes = size - prefix - hlen;
+    checkDataBytes(h, dataBytes, path);
+    return finish(h, readAt(dataBytes, prefix + hlen));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function swapBytes(bytes: Uint8Array, size: number): void {
@@ -141,7 +206,8 @@ interface Header {
 function parseHeader(text: string, file: string): Header {
   let i = 0;
   const fail = (msg: string): never => {
-    throw new NpyError(file, `bad header: ${msg} at offset ${i} in ${JSON.stringify(text.trim().slice(0, 120))}`);
+    // Position only: an error never quotes the file's contents (it may not be the file the user meant).
+    throw new NpyError(file, `bad header: ${msg} at offset ${i}`);
   };
   const ws = () => {
     while (i < text.length && /\s/.test(text[i]!)) i++;
@@ -211,7 +277,7 @@ function parseHeader(text: string, file: string): Header {
   }
   if (text.slice(i).trim() !== '') fail('trailing characters after the dictionary');
   const keys = Object.keys(out).sort().join(',');
-  if (keys !== 'descr,fortran_order,shape') throw new NpyError(file, `bad header: keys must be descr, fortran_order, shape (got ${Object.keys(out).join(', ') || 'none'})`);
+  if (keys !== 'descr,fortran_order,shape') throw new NpyError(file, `bad header: keys must be exactly descr, fortran_order, shape (got ${Object.keys(out).length} key${Object.keys(out).length === 1 ? '' : 's'})`);
   if (typeof out.descr !== 'string') throw new NpyError(file, 'bad header: descr must be a string (structured dtypes are not supported)');
   if (typeof out.fortran_order !== 'boolean') throw new NpyError(file, 'bad header: fortran_order must be True or False');
   const shape = out.shape as number[];

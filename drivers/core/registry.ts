@@ -6,6 +6,7 @@
  */
 import type { Clock } from './clock.js';
 import type { Driver } from './driver.js';
+import type { Logger } from './log.js';
 import { DriverError } from './errors.js';
 import type { SimWorld } from './world.js';
 
@@ -13,6 +14,8 @@ export interface DriverContext {
   clock: Clock;
   /** The rig's simulated world (or the replay source standing in for it). */
   world: SimWorld;
+  /** The daemon's logger (real adapters log every byte at debug level through a child). */
+  log?: Logger;
 }
 
 /** What the config says of one instrument: `kind`, `impl`, and the implementation's own settings. */

@@ -35,8 +35,8 @@ export const FAULT_SETTINGS_SCHEMA = {
     disconnectAtMs: { type: 'number', minimum: 0 },
     timeoutProbability: { type: 'number', minimum: 0, maximum: 1 },
     garbageProbability: { type: 'number', minimum: 0, maximum: 1 },
-    timeoutAtOperation: { type: 'integer', minimum: 0 },
-    garbageAtOperation: { type: 'integer', minimum: 0 },
+    timeoutAtOperation: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
+    garbageAtOperation: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
     timeoutMs: { type: 'number', exclusiveMinimum: 0 },
   },
 } as const;

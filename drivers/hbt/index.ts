@@ -4,6 +4,7 @@
  */
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
+import { bridgeFactory } from '../core/bridge/factory.js';
 
 export type { HbtCorrelator, HistogramFields } from './interface.js';
 export { EMITTER_SCENE_SCHEMA } from './scene.js';
@@ -13,9 +14,9 @@ export const hbtSimFactory: DriverFactory = {
   kind: 'hbt',
   impl: 'sim',
   schema: instrumentSchema('hbt', 'sim', {
-    bins: { type: 'integer', minimum: 3, unit: '1' },
+    bins: { type: 'integer', minimum: 3, maximum: 65_536, unit: '1' },
     rangeNs: { type: 'number', exclusiveMinimum: 0, unit: 'ns' },
-    zeroBin: { type: 'integer', minimum: 0, unit: '1' },
+    zeroBin: { type: 'integer', minimum: 0, maximum: 65_535, unit: '1' },
     detectorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
     correlatorJitterPs: { type: 'number', minimum: 0, unit: 'ps' },
     efficiency: { type: 'number', exclusiveMinimum: 0, maximum: 1, unit: '1' },
@@ -28,3 +29,9 @@ export const hbtSimFactory: DriverFactory = {
     return new SimulatedHbt(id, ctx.world, settings);
   },
 };
+
+/** `impl: bridge` — a time tagger behind a vendor-SDK bridge (drivers/hbt/bridge.ts, docs/BRIDGE.md). */
+export const hbtBridgeFactory: DriverFactory = bridgeFactory('hbt', async (id, settings, ctx) => {
+  const { BridgeHbt } = await import('./bridge.js');
+  return new BridgeHbt(id, ctx.clock, settings);
+});

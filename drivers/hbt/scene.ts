@@ -121,10 +121,10 @@ export const EMITTER_SCENE_SCHEMA = {
       properties: {
         centerNm: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
         sizeNm: { type: 'number', exclusiveMinimum: 0, unit: 'nm' },
-        pixels: { type: 'integer', minimum: 2 },
+        pixels: { type: 'integer', minimum: 2, maximum: 4096 },
       },
     },
-    emitters: { type: 'array', items: EMITTER_SCHEMA },
+    emitters: { type: 'array', maxItems: 10_000, items: EMITTER_SCHEMA },
   },
 } as const;
 

@@ -26,7 +26,7 @@ export const odmrSimFactory: DriverFactory = {
       properties: {
         photonsMs0: { type: 'number', exclusiveMinimum: 0, unit: 'photons' },
         photonsMs1: { type: 'number', minimum: 0, unit: 'photons' },
-        readouts: { type: 'integer', minimum: 1 },
+        readouts: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
       },
     },
     faults: FAULT_SETTINGS_SCHEMA,

@@ -18,7 +18,7 @@ export const NUCLEI_SCENE_SCHEMA = {
   additionalProperties: false,
   properties: {
     positionsNm: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'array', items: { type: 'number', unit: 'nm' }, minItems: 3, maxItems: 3 } },
-    weights: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } },
+    weights: { type: 'array', maxItems: 8, items: { type: 'number', exclusiveMinimum: 0 } },
     random: { type: 'integer', minimum: 1, maximum: 8 },
   },
 } as const;

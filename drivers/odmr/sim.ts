@@ -45,7 +45,7 @@ export class SimulatedOdmr extends SimulatedDriver implements OdmrReadout {
         type: 'object',
         additionalProperties: false,
         required: ['t1Us', 't2Us'],
-        properties: { t1Us: { type: 'number', unit: 'us' }, t2Us: { type: 'number', unit: 'us' }, readouts: { type: 'integer', minimum: 1 } },
+        properties: { t1Us: { type: 'number', unit: 'us' }, t2Us: { type: 'number', unit: 'us' }, readouts: { type: 'integer', minimum: 1, maximum: 1_000_000_000 } },
       },
     },
   };

@@ -4,6 +4,7 @@
  */
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
+import { LINK_SETTINGS_SCHEMA, checkLinkSettings } from '../core/io/address.js';
 import { PIEZO_SIM_DEFAULTS } from './settings.js';
 
 export type { PiezoScanner, Vec3, MoveOptions } from './interface.js';
@@ -43,5 +44,33 @@ export const piezoSimFactory: DriverFactory = {
     const { SimulatedPiezo } = await import('./sim.js');
     const { kind: _kind, impl: _impl, ...settings } = config;
     return new SimulatedPiezo(id, ctx.world, settings);
+  },
+};
+
+/** `impl: pi-gcs` — a PI GCS 2.0 controller over TCP or serial (drivers/piezo/pi-gcs/). */
+export const piezoPiGcsFactory: DriverFactory = {
+  kind: 'piezo',
+  impl: 'pi-gcs',
+  schema: instrumentSchema('piezo', 'pi-gcs', {
+    ...LINK_SETTINGS_SCHEMA,
+    axes: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['x', 'y', 'z'],
+      properties: { x: { type: 'string', minLength: 1 }, y: { type: 'string', minLength: 1 }, z: { type: 'string', minLength: 1 } },
+      description: 'Stage axis → controller axis name (GCS: "1", "2", "3" or "A", "B", "C").',
+    },
+    servoOnConnect: { type: 'boolean', description: 'Switch the servo on at the first connect (never on a reconnect).' },
+    settleToleranceNm: { type: 'number', exclusiveMinimum: 0, unit: 'nm' },
+    readoutHz: { type: 'number', exclusiveMinimum: 0, maximum: 1000, unit: 'Hz' },
+    pollMs: { type: 'number', minimum: 0, unit: 'ms' },
+    hardwareInTheLoop: { type: 'boolean', description: 'Write the read-back position into the simulated world (real stage, simulated detectors).' },
+    homeUm: { ...VEC3_UM('minimum'), description: 'Home position [x, y, z]; default the middle of the travel.' },
+  }),
+  check: checkLinkSettings,
+  async create(id, config, ctx) {
+    const { PiGcsPiezo } = await import('./pi-gcs/driver.js');
+    const { kind: _kind, impl: _impl, ...settings } = config;
+    return new PiGcsPiezo(id, ctx.clock, settings as never, ctx.world, ctx.log);
   },
 };

@@ -3,6 +3,7 @@ import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 
 export type { RfPulse, RfLimits, RfPulseGenerator, RfTableState } from './rf.js';
+export { inversionHalfWidthHz, inversionPulses } from './rf.js';
 
 export const rfSimFactory: DriverFactory = {
   kind: 'rf',
@@ -15,7 +16,7 @@ export const rfSimFactory: DriverFactory = {
         frequencyHz: { type: 'array', items: { type: 'number', minimum: 0, unit: 'Hz' }, minItems: 2, maxItems: 2 },
         maxBandwidthHz: { type: 'number', exclusiveMinimum: 0, unit: 'Hz' },
         durationUs: { type: 'array', items: { type: 'number', minimum: 0, unit: 'us' }, minItems: 2, maxItems: 2 },
-        maxPulses: { type: 'integer', minimum: 1 },
+        maxPulses: { type: 'integer', minimum: 1, maximum: 65_536 },
       },
     },
     faults: FAULT_SETTINGS_SCHEMA,

@@ -85,3 +85,22 @@ export const RF_PULSE_SCHEMA = {
     phaseDeg: { type: 'number', unit: 'deg', default: 0 },
   },
 } as const;
+
+/**
+ * The MRFM inversion pulse table: one adiabatic inversion pulse per centre
+ * frequency f0_l, each flipping the spins with |f_L − f0_l| ≤ f_BW (half-width
+ * `fBWHz`, so the pulse's full band is 2·f_BW). The force sensor's
+ * `measureVariance({pulse: l})` names a row of this table.
+ */
+export function inversionPulses(f0Hz: readonly number[], fBWHz: number, durationUs = 10): RfPulse[] {
+  if (!(fBWHz > 0) || !Number.isFinite(fBWHz)) throw new RangeError(`fBWHz: must be a finite number > 0, got ${fBWHz}`);
+  return f0Hz.map((f, i) => {
+    if (!(f > 0) || !Number.isFinite(f)) throw new RangeError(`f0Hz[${i}]: must be a finite number > 0, got ${f}`);
+    return { frequencyHz: f, bandwidthHz: 2 * fBWHz, durationUs, phaseDeg: 0 };
+  });
+}
+
+/** Half-width f_BW of an inversion pulse from the table (inverse of `inversionPulses`). */
+export function inversionHalfWidthHz(p: RfPulse): number {
+  return p.bandwidthHz / 2;
+}

@@ -17,7 +17,7 @@ export class SimulatedRf extends SimulatedDriver implements RfPulseGenerator {
 
   override readonly channels = [{ name: 'table', dtype: 'f64' as const, unit: 'Hz,Hz,us,deg', access: 'read' as const, description: 'pulse table, one row per pulse' }];
   override readonly commands = {
-    setPulses: { description: 'replace the pulse table (refused while armed)', mutating: true, params: { type: 'object', additionalProperties: false, required: ['pulses'], properties: { pulses: { type: 'array', items: RF_PULSE_SCHEMA } } } },
+    setPulses: { description: 'replace the pulse table (refused while armed)', mutating: true, params: { type: 'object', additionalProperties: false, required: ['pulses'], properties: { pulses: { type: 'array', maxItems: 65_536, items: RF_PULSE_SCHEMA } } } },
     arm: { description: 'arm the table: it plays on each trigger', mutating: true, params: { type: 'object', additionalProperties: false, properties: {} } },
     disarm: { description: 'stop responding to triggers (rf off)', mutating: true, params: { type: 'object', additionalProperties: false, properties: {} } },
     trigger: { description: 'software trigger: play the table once', mutating: true, params: { type: 'object', additionalProperties: false, properties: {} } },

@@ -34,7 +34,12 @@ export interface G2PipelineParams {
   earlyStop: boolean;
   /** PL FWHM assumed for the pooling kernel before the PL map exists, nm. */
   psfFwhmNm: number;
+  /** Experiment time between two live map updates, s (0: none); absent in sessions recorded before it existed. */
+  liveMapS?: number;
 }
+
+/** Default of `liveMapS`: a live update every 10 s of experiment time. */
+export const LIVE_MAP_S = 10;
 
 export const G2_PIPELINE_VERSION = '1';
 
@@ -48,6 +53,8 @@ export class G2Pipeline implements Pipeline {
   private pending: Promise<unknown> = Promise.resolve();
   private cnn: CnnClient | undefined;
   private readonly p: G2PipelineParams;
+  /** Experiment time (frame `t`, ns) of the last live map update. */
+  private liveAtNs = -Infinity;
 
   constructor(private readonly ctx: PipelineContext) {
     this.p = ctx.planParams as unknown as G2PipelineParams;
@@ -76,7 +83,8 @@ export class G2Pipeline implements Pipeline {
       frames$.pipe(
         concatMap((f) => {
           if (f.header.phase === 'final') {
-            const work = this.finalOutputs();
+            // The maps are computed after the frame arrived: their data time is that frame's.
+            const work = this.finalOutputs().then((outs) => outs.map((o) => ({ ...o, t: f.header.t })));
             this.pending = work.catch(() => undefined);
             return from(work).pipe(concatMap((outs) => from(outs)));
           }
@@ -108,13 +116,21 @@ export class G2Pipeline implements Pipeline {
       this.data.add(pixel, f.payload, Number(f.header.counts), Number(f.header.integrationS));
       const est = this.fitter.fit(this.data.histogram(pixel));
       this.last.set(pixel, est);
-      return [
+      const out: PipelineOutput[] = [
         {
           name: 'pixel',
           payload: Float64Array.of(pixel, est.g2, est.std, est.crb, est.events, this.data.rate(pixel), this.data.seconds[pixel]!),
           fields: { pixel, columns: ['pixel', 'g2', 'g2Std', 'crb', 'events', 'rateCps', 'dwellS'] },
         },
       ];
+      // Progressive maps, throttled by experiment time (the frame's `t`), never wall time: replays stay identical.
+      const everyNs = (this.p.liveMapS ?? LIVE_MAP_S) * 1e9;
+      const t = Number(f.header.t);
+      if (everyNs > 0 && t - this.liveAtNs >= everyNs) {
+        this.liveAtNs = t;
+        out.push(...liveOutputs(this.data, this.last, this.cal!.shape, pixel, this.p.fieldSizeNm / this.p.nx));
+      }
+      return out;
     }
     return [];
   }
@@ -163,6 +179,54 @@ export class G2Pipeline implements Pipeline {
       await this.cnn?.close();
     }
   }
+}
+
+/**
+ * The maps so far (`g2.live_pl`, `live_g2`, `live_G2`, `live_dwell_s`: f32 [ny, nx], NaN where no pixel
+ * estimate exists yet) from the per-pixel shape-fixed estimates, and the current pixel's summed histogram
+ * with its fitted curve λ_b = A(1 − (1 − g2)·v_b) (`g2.live_fit`: f64 [2, bins], rows counts and fit).
+ * Cheap (O(pixels + bins)), so it runs on the event loop; the final maps use the chosen method.
+ */
+export function liveOutputs(
+  data: HbtScanData,
+  last: ReadonlyMap<number, { g2: number; std: number; events: number; scale: number }>,
+  shape: Float64Array,
+  pixel: number,
+  pixelSizeNm: number,
+): PipelineOutput[] {
+  const { ny, nx } = data.meta;
+  const pl = new Float32Array(data.pixels);
+  const g2 = new Float32Array(data.pixels).fill(NaN);
+  const G2 = new Float32Array(data.pixels).fill(NaN);
+  const dwell = new Float32Array(data.pixels);
+  for (let p = 0; p < data.pixels; p++) {
+    const n = data.rate(p);
+    pl[p] = data.seconds[p]! > 0 ? n : NaN;
+    dwell[p] = data.seconds[p]!;
+    const e = last.get(p);
+    if (e) {
+      g2[p] = e.g2;
+      G2[p] = n * n * (1 - e.g2);
+    }
+  }
+  const hist = data.histogram(pixel);
+  const e = last.get(pixel)!;
+  const fit = new Float64Array(2 * hist.length);
+  fit.set(hist);
+  for (let b = 0; b < hist.length; b++) fit[hist.length + b] = e.scale * (1 - (1 - e.g2) * shape[b]!);
+  const map = (name: string, payload: Float32Array, unit: string): PipelineOutput => ({ name, payload, shape: [ny, nx], fields: { pixel, unit, pixelSizeNm, live: true } });
+  return [
+    map('live_pl', pl, 'counts/s'),
+    map('live_g2', g2, '1'),
+    map('live_G2', G2, '(counts/s)^2'),
+    map('live_dwell_s', dwell, 's'),
+    {
+      name: 'live_fit',
+      payload: fit,
+      shape: [2, hist.length],
+      fields: { pixel, g2: e.g2, g2Std: e.std, events: e.events, rows: ['counts', 'fit'], binWidthNs: data.meta.geometry.binWidthNs, zeroBin: data.meta.geometry.zeroBin, live: true },
+    },
+  ];
 }
 
 /** The result frames and PNGs of a finished scan (also used by `reconstruct`). */

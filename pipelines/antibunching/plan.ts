@@ -33,6 +33,7 @@ export interface AntibunchingScanParams {
   maxDwellS: number;
   minDwellS: number;
   psfFwhmNm: number;
+  liveMapS: number;
 }
 
 export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
@@ -63,6 +64,7 @@ export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
       maxDwellS: { type: 'number', unit: 's', minimum: 1, default: 20, description: 'dwell cap per pixel' },
       minDwellS: { type: 'number', unit: 's', minimum: 0, default: 1 },
       psfFwhmNm: { type: 'number', unit: 'nm', exclusiveMinimum: 0, default: 300, description: 'PL PSF FWHM expected (pooling kernel until the PL map is measured)' },
+      liveMapS: { type: 'number', unit: 's', minimum: 0, default: 10, description: 'publish the live maps (g2.live_*) every this much experiment time; 0: only the final maps' },
     },
   },
   pipeline: () => 'g2',

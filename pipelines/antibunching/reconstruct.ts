@@ -5,9 +5,10 @@
  * are taken one by one until the plan's stop rule would have stopped; without
  * it every acquired histogram is used.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy, type NpyArray } from '../../drivers/core/npy.js';
+import type { NpyArray } from '../../drivers/core/npy.js';
+import { datasetHas, readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
 import type { HbtGeometry } from '../../drivers/hbt/model.js';
 import { calibrate } from './calibration.js';
 import { G2_METHODS, type G2Method } from './estimate.js';
@@ -32,44 +33,50 @@ export interface HbtScanDataset {
 }
 
 function fail(path: string, msg: string): never {
-  throw new Error(`${path}: ${msg}`);
+  throw Object.assign(new Error(`${path}: ${msg}`), { code: 'BAD_DATASET' });
 }
+
+/** Largest scan a dataset may describe (pixels per axis) and largest histogram (bins): stated bounds, checked before allocating. */
+export const MAX_SCAN_SIDE = 4096;
+export const MAX_SCAN_PIXELS = 1 << 20;
+export const MAX_HBT_BINS = 65_536;
 
 /** Reads and checks a dataset folder (manifest fields at the top level or under `parameters`). */
 export function readHbtScan(dir: string): HbtScanDataset {
   const mpath = join(dir, 'manifest.json');
-  if (!existsSync(mpath)) fail(mpath, 'missing');
-  let m: Record<string, unknown>;
-  try {
-    m = JSON.parse(readFileSync(mpath, 'utf8'));
-  } catch (err) {
-    fail(mpath, `invalid JSON (${(err as Error).message})`);
-  }
-  if (m.kind !== 'hbt-scan') fail(mpath, `kind must be "hbt-scan", got ${JSON.stringify(m.kind)}`);
+  if (!datasetHas(dir, 'manifest.json')) fail(mpath, 'missing');
+  const m = readDatasetJson(dir, 'manifest.json', 'manifest') as Record<string, unknown>;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail(mpath, 'must be a JSON object');
+  if (m.kind !== 'hbt-scan') fail(mpath, `kind must be "hbt-scan", got ${JSON.stringify(m.kind)?.slice(0, 40)}`);
   const par = { ...((m.parameters as Record<string, unknown>) ?? {}), ...m };
-  const num = (key: string, integer = false): number => {
+  const num = (key: string, integer = false, max = Infinity): number => {
     const v = Number(par[key]);
-    if (!(Number.isFinite(v) && v > 0) || (integer && !Number.isInteger(v))) fail(mpath, `${key} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(par[key])}`);
+    if (!(Number.isFinite(v) && v > 0 && v <= max) || (integer && !Number.isInteger(v))) fail(mpath, `${key} must be a positive ${integer ? 'integer' : 'number'}${Number.isFinite(max) ? ` ≤ ${max}` : ''}, got ${JSON.stringify(par[key])?.slice(0, 40)}`);
     return v;
   };
-  const bins = num('bins', true);
+  const bins = num('bins', true, MAX_HBT_BINS);
   const binWidthNs = num('binWidthNs');
   const zeroBin = Number(par.zeroBin);
-  if (!Number.isInteger(zeroBin) || zeroBin < 0 || zeroBin >= bins) fail(mpath, `zeroBin must be an integer in [0, ${bins - 1}], got ${JSON.stringify(par.zeroBin)}`);
+  if (!Number.isInteger(zeroBin) || zeroBin < 0 || zeroBin >= bins) fail(mpath, `zeroBin must be an integer in [0, ${bins - 1}], got ${JSON.stringify(par.zeroBin)?.slice(0, 40)}`);
   const integrationS = num('integrationS');
   const pixelSizeNm = num('pixelSizeNm');
   const shape = par.shape as number[];
-  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((x) => Number.isInteger(x) && x > 0)) fail(mpath, `shape must be [ny, nx], got ${JSON.stringify(par.shape)}`);
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((x) => Number.isInteger(x) && x > 0 && x <= MAX_SCAN_SIDE) || shape[0]! * shape[1]! > MAX_SCAN_PIXELS) {
+    fail(mpath, `shape must be [ny, nx] with 1…${MAX_SCAN_SIDE} pixels per axis and at most ${MAX_SCAN_PIXELS} pixels, got ${JSON.stringify(par.shape)?.slice(0, 60)}`);
+  }
   const [ny, nx] = shape as [number, number];
-  const h = readNpy(join(dir, 'histograms.npy'));
+  const h = readDatasetNpy(dir, 'histograms.npy', 'histograms');
   if (h.shape.length !== 4 || h.shape[0] !== ny || h.shape[1] !== nx || h.shape[3] !== bins) fail(join(dir, 'histograms.npy'), `shape (${h.shape.join(', ')}) must be (${ny}, ${nx}, k, ${bins})`);
   const k = h.shape[2]!;
-  const c = readNpy(join(dir, 'counts.npy'));
+  // k ≥ 1: every allocation below (ny·nx·bins) is then backed by at least as many values actually in the file.
+  if (k < 1) fail(join(dir, 'histograms.npy'), `shape (${h.shape.join(', ')}): k must be at least 1 (no histograms)`);
+  const c = readDatasetNpy(dir, 'counts.npy', 'counts');
   if (c.shape.length !== 3 || c.shape[0] !== ny || c.shape[1] !== nx || c.shape[2] !== k) fail(join(dir, 'counts.npy'), `shape (${c.shape.join(', ')}) must be (${ny}, ${nx}, ${k})`);
+  checkCounts(c.data as ArrayLike<number>, join(dir, 'counts.npy'), 'photon counts');
   const acquired = new Int32Array(ny * nx).fill(k);
   const dpath = join(dir, 'dwell_s.npy');
-  if (existsSync(dpath)) {
-    const d = readNpy(dpath);
+  if (datasetHas(dir, 'dwell_s.npy')) {
+    const d = readDatasetNpy(dir, 'dwell_s.npy', 'dwell');
     if (d.shape.length !== 2 || d.shape[0] !== ny || d.shape[1] !== nx) fail(dpath, `shape (${d.shape.join(', ')}) must be (${ny}, ${nx})`);
     for (let p = 0; p < ny * nx; p++) {
       const n = Math.round(Number(d.data[p]) / integrationS);
@@ -77,16 +84,29 @@ export function readHbtScan(dir: string): HbtScanDataset {
       acquired[p] = n;
     }
   }
-  for (let i = 0; i < h.data.length; i++) if (!(Number(h.data[i]) >= 0)) fail(join(dir, 'histograms.npy'), `value ${i} is ${Number(h.data[i])}, counts must be ≥ 0`);
+  checkCounts(h.data as ArrayLike<number>, join(dir, 'histograms.npy'), 'histogram counts');
   const geometry: HbtGeometry = { bins, binWidthNs, zeroBin, jitterNs: Number(par.jitterNs ?? 0) || 0 };
   const out: HbtScanDataset = { ny, nx, k, geometry, integrationS, pixelSizeNm, histograms: h.data as ArrayLike<number>, counts: c.data as ArrayLike<number>, acquired };
-  const cal = par.calibration as { file?: string; counts?: number; integrationS?: number } | undefined;
-  if (cal?.file) {
-    const a: NpyArray = readNpy(join(dir, cal.file));
-    if (a.data.length !== bins) fail(join(dir, cal.file), `must hold ${bins} bins`);
-    out.calibration = { histogram: a.data as ArrayLike<number>, counts: Number(cal.counts), integrationS: Number(cal.integrationS) };
+  const cal = par.calibration as { file?: unknown; counts?: number; integrationS?: number } | undefined;
+  if (cal?.file !== undefined) {
+    const a: NpyArray = readDatasetNpy(dir, cal.file, 'calibration.file');
+    const cpath = join(dir, String(cal.file));
+    if (a.data.length !== bins) fail(cpath, `must hold ${bins} bins`);
+    checkCounts(a.data as ArrayLike<number>, cpath, 'calibration counts');
+    const counts = Number(cal.counts);
+    const seconds = Number(cal.integrationS);
+    if (!(Number.isFinite(counts) && counts >= 0) || !(Number.isFinite(seconds) && seconds > 0)) fail(mpath, 'calibration: counts must be a finite number ≥ 0 and integrationS a finite number > 0');
+    out.calibration = { histogram: a.data as ArrayLike<number>, counts, integrationS: seconds };
   }
   return out;
+}
+
+/** Counts are finite and ≥ 0 (NaN, ±Inf and negative values are refused, naming the first). */
+function checkCounts(data: ArrayLike<number>, path: string, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = Number(data[i]);
+    if (!(v >= 0 && v < Infinity)) fail(path, `${what} must be finite and ≥ 0; value ${i} is ${v}`);
+  }
 }
 
 export interface ReconstructOptions {

@@ -139,9 +139,12 @@ export function parseParamArgs(pairs: readonly string[]): Record<string, unknown
       }
     }
     const parts = key.split('.');
+    // A key segment is a name, never a route into an object's prototype (`__proto__.x=1` would reach every object).
+    const bad = parts.find((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype' || !/^[A-Za-z0-9_-]{1,64}$/.test(p));
+    if (bad !== undefined) throw new ParamsError([`--param ${key.slice(0, 80)}: '${bad.slice(0, 40)}' is not a parameter name (letters, digits, '_', '-'; not __proto__, constructor, prototype)`]);
     let obj = out;
     for (const p of parts.slice(0, -1)) {
-      if (obj[p] === undefined) obj[p] = {};
+      if (!Object.hasOwn(obj, p)) obj[p] = {};
       if (typeof obj[p] !== 'object' || obj[p] === null) throw new ParamsError([`--param ${key}: '${p}' is already a value`]);
       obj = obj[p] as Record<string, unknown>;
     }

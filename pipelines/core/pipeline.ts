@@ -7,9 +7,13 @@
  * stopping rule is met (`shouldStop`).
  *
  * The engine stamps every output into a frame `{stream: '<pipeline>.<name>',
- * seq, t, dtype, shape, ...fields}` (seq from 0 per result stream, t = ns since
- * the session started), records it in the session's `results` table and
- * publishes it on `frames$`. A pipeline never builds headers itself.
+ * seq, t, dtype, shape, ...fields, processingLatencyNs}` (seq from 0 per result
+ * stream; t = the data time of the output: the `t` of the last frame it was
+ * computed from, so it is the same on every clock and on replay;
+ * processingLatencyNs = experiment time from that frame to the output's
+ * emission, which replay does not compare), records it in the session's
+ * `results` table and publishes it on `frames$`. A pipeline never builds
+ * headers itself.
  *
  * Ordering guarantee: the engine pushes each acquired frame into the operator
  * synchronously before the plan's next step runs, and asks `nextPoints` /
@@ -39,6 +43,12 @@ export interface PipelineOutput {
   shape?: number[];
   /** Kind-specific header fields (JSON-serialisable: pixel index, σ, iteration, …). */
   fields?: Record<string, unknown>;
+  /**
+   * Data time, ns since the session started: the `t` of the last frame this output was computed from.
+   * Default: the `t` of the last frame the operator received before emitting it, which is right for
+   * synchronous work; an operator that emits later (worker, AsyncWorker) sets it from its input frame.
+   */
+  t?: number;
 }
 
 export interface PipelineContext {

@@ -9,7 +9,7 @@
  * This module owns the exporter `qscope export` calls for cosy-2d sessions and
  * the reader of `qscope reconstruct cosy`.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMapPng } from '../core/png-image.js';
 import { fftshift2 } from '../core/fftshift.js';
@@ -18,7 +18,8 @@ export { fftshift2 };
 import type { ArrayAxis } from '../core/manifest.js';
 import type { RecordedSession } from '../core/recorded-session.js';
 import type { SessionExporter } from '../core/exporter.js';
-import { encodeNpy, readNpy } from '../../drivers/core/npy.js';
+import { encodeNpy } from '../../drivers/core/npy.js';
+import { datasetHas, readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
 import { COSY_GRID } from '../../drivers/odmr/physics.js';
 
 export const COSY_KIND = 'cosy-2d';
@@ -43,22 +44,21 @@ export interface CosyDataset {
 }
 
 function fail(dir: string, msg: string): never {
-  throw new Error(`${dir}: ${msg}`);
+  throw Object.assign(new Error(`${dir}: ${msg}`), { code: 'BAD_DATASET' });
 }
+
+/** Largest grid a cosy-2d dataset may describe, per axis (stated bound, checked before anything is allocated). */
+export const MAX_COSY_SIDE = 512;
 
 /** Reads a cosy-2d dataset folder; errors name the file and the problem. */
 export function readCosyDataset(dir: string): CosyDataset {
   const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath)) fail(dir, 'manifest.json not found');
-  let m: Record<string, unknown>;
-  try {
-    m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    fail(manifestPath, `not valid JSON (${(err as Error).message})`);
-  }
-  if (m.kind !== COSY_KIND) fail(manifestPath, `kind: must be '${COSY_KIND}', got ${JSON.stringify(m.kind)}`);
+  if (!datasetHas(dir, 'manifest.json')) fail(dir, 'manifest.json not found');
+  const m = readDatasetJson(dir, 'manifest.json', 'manifest') as Record<string, unknown>;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail(manifestPath, 'must be a JSON object');
+  if (m.kind !== COSY_KIND) fail(manifestPath, `kind: must be '${COSY_KIND}', got ${JSON.stringify(m.kind)?.slice(0, 40)}`);
   const shape = m.shape as unknown;
-  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d > 0)) fail(manifestPath, `shape: must be [n1, n2] of positive integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d > 0 && d <= MAX_COSY_SIDE)) fail(manifestPath, `shape: must be [n1, n2] of integers 1…${MAX_COSY_SIDE}, got ${JSON.stringify(shape)?.slice(0, 60)}`);
   const [n1, n2] = shape as [number, number];
   const params = (m.parameters ?? {}) as Record<string, unknown>;
   const axes = Array.isArray(m.axes) ? (m.axes as { name?: string; start?: number; step?: number }[]) : [];
@@ -71,22 +71,23 @@ export function readCosyDataset(dir: string): CosyDataset {
   };
   const grid: CosyGrid = { n1, n2, t1StartUs: axis(1, 'Start'), t1StepUs: axis(1, 'Step'), t2StartUs: axis(2, 'Start'), t2StepUs: axis(2, 'Step') };
   const readMap = (file: string): Float64Array => {
-    const a = readNpy(join(dir, file));
+    const a = readDatasetNpy(dir, file, file);
     if (a.dtype !== 'f64' && a.dtype !== 'f32') fail(join(dir, file), `dtype: must be float64 or float32, got ${a.dtype}`);
     if (a.shape.length !== 2 || a.shape[0] !== n1 || a.shape[1] !== n2) fail(join(dir, file), `shape (${a.shape.join(', ')}) does not match manifest shape (${n1}, ${n2})`);
     return Float64Array.from(a.data as Float64Array);
   };
-  if (!existsSync(join(dir, 'map.npy'))) fail(dir, 'map.npy not found');
+  if (!datasetHas(dir, 'map.npy')) fail(dir, 'map.npy not found');
   const map = readMap('map.npy');
+  for (let k = 0; k < map.length; k++) if (map[k] === Infinity || map[k] === -Infinity) fail(join(dir, 'map.npy'), `value ${k} is ${map[k]}: NaN marks an unmeasured point, infinities are refused`);
   const mask = Uint8Array.from(map, (v) => (Number.isFinite(v) ? 1 : 0));
   if (!mask.some((v) => v)) fail(join(dir, 'map.npy'), 'no measured (finite) entries');
   const peaks = params.peaksKHz ?? m.peaksKHz;
-  if (peaks !== undefined && (!Array.isArray(peaks) || !peaks.every((f) => typeof f === 'number'))) fail(manifestPath, 'peaksKHz: must be an array of numbers');
+  if (peaks !== undefined && (!Array.isArray(peaks) || peaks.length > 64 || !peaks.every((f) => typeof f === 'number' && Number.isFinite(f)))) fail(manifestPath, 'peaksKHz: must be an array of at most 64 finite numbers');
   return {
     grid,
     map,
     mask,
-    ...(existsSync(join(dir, 'reference.npy')) ? { reference: readMap('reference.npy') } : {}),
+    ...(datasetHas(dir, 'reference.npy') ? { reference: readMap('reference.npy') } : {}),
     ...(peaks ? { peaksKHz: peaks as number[] } : {}),
   };
 }

@@ -93,27 +93,52 @@ function checkInput(map: ArrayLike<number>, mask: ArrayLike<number>, n1: number,
   }
 }
 
-/** Missing entries = mean of the observed entries in the smallest square neighbourhood that has any. */
+/**
+ * Missing entries = mean of the observed entries in the smallest square neighbourhood that has any.
+ * Scales as O(n1·n2·log n): summed-area tables of the mask (exact integers) find each gap's radius by
+ * bisection; the mean is summed directly over small boxes (the original order of summation) and from a
+ * summed-area table of the values over large ones (sparse maps, where the direct sum was O(n⁴) overall).
+ */
 export function fillNeighbourMean(scaled: Float64Array, mask: ArrayLike<number>, n1: number, n2: number): Float64Array {
   const out = Float64Array.from(scaled);
+  const w = n2 + 1;
+  const cnt = new Float64Array((n1 + 1) * w);
+  const sum = new Float64Array((n1 + 1) * w);
+  for (let i = 0; i < n1; i++) {
+    for (let j = 0; j < n2; j++) {
+      const m = mask[i * n2 + j] !== 0 ? 1 : 0;
+      const k = (i + 1) * w + j + 1;
+      cnt[k] = m + cnt[k - 1]! + cnt[k - w]! - cnt[k - w - 1]!;
+      sum[k] = (m ? scaled[i * n2 + j]! : 0) + sum[k - 1]! + sum[k - w]! - sum[k - w - 1]!;
+    }
+  }
+  const box = (t: Float64Array, a0: number, a1: number, b0: number, b1: number) => t[(a1 + 1) * w + b1 + 1]! - t[a0 * w + b1 + 1]! - t[(a1 + 1) * w + b0]! + t[a0 * w + b0]!;
+  const rMax = Math.max(n1, n2) - 1;
   for (let i = 0; i < n1; i++) {
     for (let j = 0; j < n2; j++) {
       if (mask[i * n2 + j] !== 0) continue;
-      for (let r = 1; r < Math.max(n1, n2); r++) {
+      const at = (r: number) => box(cnt, Math.max(0, i - r), Math.min(n1 - 1, i + r), Math.max(0, j - r), Math.min(n2 - 1, j + r));
+      if (rMax < 1 || at(rMax) === 0) continue; // nothing observed at all: left as it was
+      let lo = 1;
+      let hi = rMax;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (at(mid) > 0) hi = mid;
+        else lo = mid + 1;
+      }
+      const a0 = Math.max(0, i - lo), a1 = Math.min(n1 - 1, i + lo), b0 = Math.max(0, j - lo), b1 = Math.min(n2 - 1, j + lo);
+      if ((a1 - a0 + 1) * (b1 - b0 + 1) <= 1024) {
         let s = 0, c = 0;
-        for (let a = Math.max(0, i - r); a <= Math.min(n1 - 1, i + r); a++) {
-          for (let b = Math.max(0, j - r); b <= Math.min(n2 - 1, j + r); b++) {
+        for (let a = a0; a <= a1; a++) {
+          for (let b = b0; b <= b1; b++) {
             if (mask[a * n2 + b] !== 0) {
               s += scaled[a * n2 + b]!;
               c++;
             }
           }
         }
-        if (c > 0) {
-          out[i * n2 + j] = s / c;
-          break;
-        }
-      }
+        out[i * n2 + j] = s / c;
+      } else out[i * n2 + j] = box(sum, a0, a1, b0, b1) / box(cnt, a0, a1, b0, b1);
     }
   }
   return out;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../drivers/core/clock.js';
 import { DisconnectedError } from '../../drivers/core/errors.js';
 import { ConfigValidator, parseConfigText } from '../../daemon/config.js';
-import { Daemon, resolveClockOptions } from '../../daemon/daemon.js';
+import { Daemon, realInstruments, resolveClockOptions } from '../../daemon/daemon.js';
 import { createLogger } from '../../drivers/core/log.js';
 import type { PlanRunOutcome, Service, ServiceContext } from '../../daemon/services.js';
 import { createDefaultRegistry } from '../../drivers/index.js';
@@ -127,5 +127,14 @@ describe('Daemon', () => {
     expect(resolveClockOptions(rig, undefined, demo)).toEqual({ kind: 'scaled', speed: 10 });
     expect(resolveClockOptions(rig)).toEqual({ kind: 'real', speed: 1 });
     expect(resolveClockOptions({ ...rig, clock: 'virtual' }, undefined, demo)).toEqual({ kind: 'virtual', speed: 1 });
+  });
+
+  it('a rig with a real instrument always runs on the real clock, whatever --speed or the config ask', () => {
+    const rig = { seed: 1, clock: 'virtual' as const, speed: 1 };
+    const cfg = { instruments: { piezo0: { kind: 'piezo', impl: 'sim' }, stage: { kind: 'piezo', impl: 'pi-gcs' } } };
+    expect(realInstruments(cfg)).toEqual(['stage']);
+    expect(resolveClockOptions(rig, 100, undefined, realInstruments(cfg))).toEqual({ kind: 'real' });
+    expect(resolveClockOptions({ ...rig, clock: 'scaled' }, undefined, undefined, ['stage'])).toEqual({ kind: 'real' });
+    expect(realInstruments({ instruments: { piezo0: { kind: 'piezo', impl: 'sim' } } })).toEqual([]);
   });
 });

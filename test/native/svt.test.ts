@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Matrix, SVD } from 'ml-matrix';
 import { Rng } from '../../drivers/core/rng.js';
-import { nextSamples, svt, SVT_MAX_ITER, SVT_TOL } from '../../native/index.js';
+import { APG_TOL, nextSamples, svt, SVT_MAX_ITER, SVT_TOL } from '../../native/index.js';
 import { lowRank, nvMap, observe, randomMask, relativeError } from './completion-fixtures.mjs';
 
 function toMatrix(a: Float64Array, m: number, n: number): Matrix {
@@ -137,6 +137,29 @@ describe('svt: defaults work without tuning', () => {
     const r = await svt(observed, mask, 50, 50, { method: 'hardImpute', rank: 4, tol: 1e-10, init: start.x });
     expect(r.rank).toBe(4);
     expect(relativeError(r.x, truth, true)).toBeLessThan(1e-4);
+  });
+
+  it('apg (accelerated proximal gradient with continuation) completes a rank-3 map from 40 % more accurately, in a third of the iterations or fewer, than svt', async () => {
+    const truth = lowRank(50, 50, 3, 8, 0.1, 0.5);
+    const mask = randomMask(2500, 0.4, 8);
+    const observed = observe(truth, mask);
+    const plain = await svt(observed, mask, 50, 50);
+    const apg = await svt(observed, mask, 50, 50, { method: 'apg' });
+    expect(apg.tau).toBeGreaterThan(0);
+    expect(apg.iterations).toBeLessThan(plain.iterations / 3);
+    expect(relativeError(apg.x, truth, true)).toBeLessThan(relativeError(plain.x, truth, true) / 1.5);
+    expect(apg.residual).toBeLessThan(10 * APG_TOL);
+  });
+
+  it('apg is the proximal-gradient solution of its objective: a fixed point of X = D_τ(P_Ω(M) + P_Ω⊥(X))', async () => {
+    // At the minimiser of ½‖P_Ω(X − M)‖² + τ‖X‖_*, one more soft-impute step changes nothing.
+    const truth = lowRank(30, 24, 2, 3, 0.1, 0);
+    const mask = randomMask(720, 0.5, 3);
+    const observed = observe(truth, mask);
+    const tau = 0.05;
+    const r = await svt(observed, mask, 30, 24, { method: 'apg', tau, tol: 1e-12, maxIter: 20000, center: false });
+    const step = await svt(observed, mask, 30, 24, { method: 'softImpute', tau, tol: 0, maxIter: 1, init: r.x, center: false });
+    expect(relativeError(step.x, r.x)).toBeLessThan(1e-6);
   });
 
   it('softImpute converges and fits the observed entries', async () => {

@@ -15,3 +15,6 @@ export function pythonWith(modules: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+/** A python3 that can `import zmq`, for the reference bridges; undefined when none. */
+export const pythonWithZmq: string | undefined = pythonWith(['zmq']);

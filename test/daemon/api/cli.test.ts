@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Subject, firstValueFrom } from 'rxjs';
 import { MemoryTarget } from '../../../daemon/api/memory-target.js';
 import { createProgram } from '../../../daemon/cli.js';
-import { startApi } from './helpers.js';
+import { privateEndpoints, startApi } from './helpers.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -79,7 +79,11 @@ describe('qscope client commands', () => {
       }
     }
     const target = new PolledTarget();
-    const { server, endpoints } = await startApi({}, target);
+    // The server goes away while the CLI keeps asking: private endpoints, so no parallel test file's server
+    // can be given the released port and answer in its place.
+    const priv = privateEndpoints();
+    cleanup.push(priv.remove);
+    const { server, endpoints } = await startApi(priv.endpoints, target);
     let stopped = false;
     cleanup.push(() => (stopped ? undefined : server.stop()));
     const at = ['--control', endpoints.control, '--data', endpoints.data, '--timeout', '300'];

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../daemon/api/protocol.js';
 import { RpcCallError, RpcTimeoutError, type QscopeClient } from '../../../daemon/api/client.js';
 import type { ApiServer } from '../../../daemon/api/server.js';
-import { client, dealerRoundTrip, json, reqRoundTrip, startApi } from './helpers.js';
+import { client, dealerRoundTrip, json, privateEndpoints, reqRoundTrip, startApi } from './helpers.js';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -166,10 +166,9 @@ describe('control socket: framing and malformed requests', () => {
 
 describe('control socket: a request that timed out is never delivered late', () => {
   it('a call made while the daemon is down times out and does not reach a daemon started afterwards', async () => {
-    // Find a free port, then leave it unbound.
-    const probe = await startApi();
-    const endpoints = probe.endpoints;
-    await probe.server.stop();
+    // An address nobody listens on and nobody else can take (not a probed TCP port: see privateEndpoints).
+    const { endpoints, remove } = privateEndpoints();
+    cleanup.push(remove);
     const c = client(endpoints, { timeoutMs: 150 });
     cleanup.push(() => c.close());
     await expect(c.callInstrument('stage0', 'moveTo', { x: 9, y: 9 })).rejects.toBeInstanceOf(RpcTimeoutError);

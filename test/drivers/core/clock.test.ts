@@ -78,7 +78,38 @@ describe('VirtualClock', () => {
   });
 });
 
-describe('ScaledClock', () => {
+describe('ScaledClock (virtual time paced against wall time)', () => {
+  it('runs the same actions at the same experiment times as the virtual clock, and holds stop it', async () => {
+    const trace = async (clock: VirtualClock) => {
+      const seen: string[] = [];
+      const tick = (name: string, every: number, n: number) =>
+        clock.scheduler.schedule(function (this: { schedule(s?: number, d?: number): unknown }, k = 0) {
+          seen.push(`${name}@${clock.now()}`);
+          if (k + 1 < n) this.schedule(k + 1, every);
+        }, every);
+      tick('a', 3, 5);
+      tick('b', 5, 3);
+      await clock.sleep(4);
+      await clock.hold(new Promise((r) => setTimeout(r, 5))); // wall time passes inside a hold: no experiment time
+      seen.push(`held@${clock.now()}`);
+      await clock.sleep(20);
+      return seen;
+    };
+    const virtual = await trace(new VirtualClock());
+    expect(virtual).toEqual(['a@3', 'held@4', 'b@5', 'a@6', 'a@9', 'b@10', 'a@12', 'b@15', 'a@15']); // ties: scheduling order
+    expect(await trace(new ScaledClock(1000))).toEqual(virtual);
+  });
+
+  it('does not run an action before its wall-clock due time', async () => {
+    const clock = new ScaledClock(1); // 10 s of experiment time is 10 s of wall time
+    let fired = false;
+    const sub = clock.scheduler.schedule(() => (fired = true), 10_000);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(fired).toBe(false); // a VirtualClock would have jumped there at once
+    expect(clock.now()).toBe(0);
+    sub.unsubscribe();
+  });
+
   it('unsubscribing a self-rescheduling action stops the whole chain', async () => {
     const clock = new ScaledClock(10_000);
     let runs = 0;

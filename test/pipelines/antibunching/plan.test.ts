@@ -75,6 +75,33 @@ describe('plan antibunching-scan on the virtual clock', () => {
     expect(m.fwhmRatio).toBeLessThan(0.82);
   });
 
+  it('publishes the maps progressively, throttled by experiment time, before the final maps', () => {
+    const live = rig.engine.frames(id, 'g2.live_pl');
+    const final = rig.engine.frames(id, 'g2.pl')[0]!;
+    expect(live.length).toBeGreaterThan(3);
+    // At most one update per liveMapS (default 10 s) of experiment time, all before the final map.
+    for (let i = 1; i < live.length; i++) expect(live[i]!.header.t - live[i - 1]!.header.t).toBeGreaterThanOrEqual(10e9);
+    expect(live.at(-1)!.header.t).toBeLessThan(final.header.t);
+    // They fill in: each update covers at least as many pixels as the one before, the last nearly all of them.
+    const filled = live.map((f) => [...f.payload].filter((v) => v > 0).length);
+    for (let i = 1; i < filled.length; i++) expect(filled[i]).toBeGreaterThanOrEqual(filled[i - 1]!);
+    expect(filled[0]).toBeLessThan(64);
+    expect(filled.at(-1)).toBeGreaterThan(200);
+    const lastLive = live.at(-1)!;
+    expect(lastLive.header).toMatchObject({ dtype: 'f32', shape: [16, 16], unit: 'counts/s', live: true });
+    // The live dwell map agrees with the final one wherever the pixel was finished by then.
+    const dwellLive = rig.engine.frames(id, 'g2.live_dwell_s').at(-1)!.payload;
+    const dwellFinal = lastResult(rig.engine, id, 'g2.dwell_s').payload;
+    const done = Number(lastLive.header.pixel);
+    for (let p = 0; p < done; p++) expect(dwellLive[p]).toBe(dwellFinal[p]);
+    // The current pixel's histogram with the fitted curve: same total counts (ML scale), two rows of 215 bins.
+    const fit = rig.engine.frames(id, 'g2.live_fit').at(-1)!;
+    expect(fit.header.shape).toEqual([2, 215]);
+    const [counts, model] = [fit.payload.subarray(0, 215), fit.payload.subarray(215)];
+    const sum = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0);
+    expect(sum(model)).toBeCloseTo(sum(counts), 6);
+  });
+
   it('qscope export writes the hbt-scan dataset and PNGs; reconstruct g2 reads it back', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'qscope-g2-export-'));
     try {

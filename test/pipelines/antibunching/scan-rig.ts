@@ -11,11 +11,11 @@ import { DEFAULT_LIMITS } from '../../../daemon/store/writer.js';
 import { createDefaultPlanRegistry } from '../../../daemon/plans/index.js';
 import { createDefaultPipelineRegistry } from '../../../pipelines/index.js';
 
-export async function scanRig(scene: Record<string, unknown> = {}, seed = 5) {
+/** `instruments`: the rig's config entries (default: simulated piezo0 and hbt0). */
+export async function scanRig(scene: Record<string, unknown> = {}, seed = 5, instruments: Record<string, { kind: string; impl: string; [k: string]: unknown }> = { piezo0: { kind: 'piezo', impl: 'sim' }, hbt0: { kind: 'hbt', impl: 'sim' } }) {
   const dir = mkdtempSync(join(tmpdir(), 'qscope-g2-'));
   const clock = new VirtualClock();
   const world = new SimWorld({ seed, clock, scene: { emitters: scene } });
-  const instruments = { piezo0: { kind: 'piezo', impl: 'sim' }, hbt0: { kind: 'hbt', impl: 'sim' } };
   const drivers = await createDefaultRegistry().build(instruments, { clock, world });
   for (const d of drivers.values()) await d.connect();
   const store = new SessionStore(dir, { limits: { ...DEFAULT_LIMITS, minFreeBytes: 1 } });
