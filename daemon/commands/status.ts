@@ -8,9 +8,9 @@ export function register(program: Command): void {
       const s = await c.status();
       if (opts.json) return printJson(s);
       const session = s.session as { id: string; plan: string; state: string; progress?: { done: number; total?: number } } | undefined;
-      const clock =
-        typeof s.clock !== 'string' ? '' : typeof s.clockSpeed === 'number' ? `; ${s.clock} clock ×${s.clockSpeed} (experiment seconds per wall second)` : `; ${s.clock} clock${s.clock === 'virtual' ? ', as fast as the computer allows' : ''}`;
-      const lines = [`qscope ${s.version} at ${opts.control}: ${s.running ? `running session ${s.running}` : 'idle'}${clock}`];
+      // A daemon that does not say its clock (an older one, or a test target) gets no clock clause.
+      const speed = typeof s.clock !== 'string' ? '' : typeof s.clockSpeed === 'number' ? `; ${s.clock} clock, ×${s.clockSpeed} (experiment seconds per wall second)` : `; ${s.clock} clock${s.clock === 'virtual' ? ', as fast as the computer allows' : ''}`;
+      const lines = [`qscope ${s.version} at ${opts.control}: ${s.running ? `running session ${s.running}` : 'idle'}${speed}`];
       if (session) lines.push(`  session ${session.id}: plan ${session.plan}, ${session.state}${session.progress ? `, ${session.progress.done}/${session.progress.total ?? '?'}` : ''}`);
       const phase = (s.session as { phase?: { name: string; index: number; count?: number; done: number; total?: number; unit?: string; remainingMs?: number } } | undefined)?.phase;
       if (phase) {

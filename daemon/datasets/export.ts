@@ -37,6 +37,9 @@ export async function createDefaultExporters(): Promise<ExporterRegistry> {
   const registry = new ExporterRegistry();
   registry.register('antibunching-scan', (await import('../../pipelines/antibunching/export.js')).exportG2);
   registry.register('cosy-2d', (await import('../../pipelines/cosy/dataset.js')).exportCosy);
+  const { exportMrfm } = await import('../../pipelines/mrfm/export.js');
+  registry.register('mrfm-multislice', exportMrfm).register('mrfm-xyz', exportMrfm);
+  registry.register('domain-imaging', (await import('../../pipelines/domains/dataset.js')).exportDomains);
   return registry;
 }
 

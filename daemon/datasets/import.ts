@@ -9,13 +9,13 @@
  * built under a temporary name and renamed into place only when complete, so
  * a bad folder leaves nothing behind.
  */
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeFrame, type Frame } from '../../drivers/core/frame.js';
 import { SessionStore, isSessionId, type StoreOptions } from '../store/store.js';
 import { SESSION_KIND, type Manifest } from '../../pipelines/core/manifest.js';
 import { decodeNpy, type NpyArray } from '../../drivers/core/npy.js';
-import { readDatasetBytes, readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
+import { datasetFile, readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
 
 /** Most arrays a foreign (non-qscope) dataset folder may hold: each becomes one frame. */
 export const MAX_FOREIGN_ARRAYS = 10_000;
@@ -54,8 +54,13 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /** A `.png` of an export's raw stream as the u8 frame it was recorded as (its bytes). */
-function pngArray(dir: string, file: string): NpyArray {
-  const bytes = readDatasetBytes(dir, file, 'arrays[].file', 64 * 2 ** 20);
+function pngArray(path: string): NpyArray {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new DatasetError(`${path}: missing`);
+  }
   return { dtype: 'u8', shape: [bytes.length], data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } as NpyArray;
 }
 
@@ -67,7 +72,7 @@ function loadSessionExport(dir: string, m: Manifest): Loaded {
     if (typeof a?.file !== 'string' || typeof a.stream !== 'string' || !Array.isArray(a.shape)) throw new DatasetError(`${join(dir, 'manifest.json')}: arrays[]: each entry needs a file, a stream and a shape`);
     if (a.role === 'dataset' || a.role === 'map') continue; // derived at export; the raw streams are the session
     const path = join(dir, a.file);
-    const arr = a.role === 'image' ? pngArray(dir, a.file) : readDatasetNpy(dir, a.file, 'arrays[].file');
+    const arr = a.role === 'image' ? pngArray(datasetFile(dir, a.file, 'arrays[].file')) : readDatasetNpy(dir, a.file, 'arrays[].file');
     if (arr.dtype !== a.dtype || !sameShape(arr.shape, a.shape)) {
       throw new DatasetError(`${path}: holds ${arr.dtype} (${arr.shape.join(', ')}) but manifest.json says ${a.dtype} (${a.shape.join(', ')})`);
     }

@@ -47,6 +47,9 @@ export interface EngineOptions {
   log?: EngineLogger;
 }
 
+/** Finished sessions whose final status stays in memory (whenEnded works for them); older ones: their files. */
+const FINISHED_KEPT = 32;
+
 export class Engine {
   readonly clock: Clock;
   private readonly drivers: Map<string, Driver>;
@@ -61,7 +64,11 @@ export class Engine {
   private pendingStart: Promise<string> | undefined;
   /** Set by stop(): no session may start after it. */
   private stopped = false;
-  private readonly runs = new Map<string, { run: SessionRun; done: Promise<SessionStatus> }>();
+  /**
+   * Sessions of this process: the running one with its SessionRun; a finished one keeps only its final
+   * status (its run, pipeline and recorder are released), and only the last FINISHED_KEPT of those.
+   */
+  private readonly runs = new Map<string, { run?: SessionRun; done: Promise<SessionStatus>; final?: SessionStatus }>();
   private readonly framesSubject = new Subject<SessionFrame>();
   private readonly eventsSubject = new Subject<SessionEvent>();
   private readonly ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
@@ -237,13 +244,18 @@ export class Engine {
     this.current = run;
     this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
     this.eventsSubject.next({ sessionId: id, type: 'started', status: run.status() });
-    const done = run.execute().then(() => {
+    const entry: { run?: SessionRun; done: Promise<SessionStatus>; final?: SessionStatus } = { run, done: undefined as never };
+    entry.done = run.execute().then(() => {
       const st = run.status();
+      // Nothing of a finished session stays behind but its status (a daemon runs for months).
+      entry.run = undefined;
+      entry.final = st;
+      this.forgetOldSessions();
       this.log?.[st.state === 'failed' ? 'warn' : 'info']({ session: id, state: st.state, reason: st.reason }, 'session ended');
       this.eventsSubject.next({ sessionId: id, type: 'ended', status: st });
       return st;
     });
-    this.runs.set(id, { run, done });
+    this.runs.set(id, entry);
     return id;
   }
 
@@ -286,7 +298,8 @@ export class Engine {
     const key = id ?? this.current?.sessionId;
     if (key === undefined) throw new EngineError('NO_SESSION', 'no session has run in this process; give a session id');
     const live = this.runs.get(key);
-    if (live) return live.run.status();
+    if (live?.run) return live.run.status();
+    if (live?.final) return live.final;
     const r = this.openStored(key);
     try {
       const s = r.session();
@@ -405,7 +418,26 @@ export class Engine {
     this.eventsSubject.complete();
   }
 
+  /** Sessions whose SessionRun this engine still references (the running one; diagnostics and leak tests). */
+  get liveRuns(): number {
+    let n = 0;
+    for (const e of this.runs.values()) if (e.run) n++;
+    return n;
+  }
+
   // ---------- internals ----------
+  /** Keeps the final status of the last FINISHED_KEPT finished sessions; older ones are read from their files. */
+  private forgetOldSessions(): void {
+    let finished = 0;
+    for (const e of this.runs.values()) if (e.final) finished++;
+    for (const [id, e] of this.runs) {
+      if (finished <= FINISHED_KEPT) break;
+      if (!e.final) continue;
+      this.runs.delete(id);
+      finished--;
+    }
+  }
+
   private driver(id: string): Driver {
     const d = this.drivers.get(id);
     if (!d) throw new EngineError('UNKNOWN_INSTRUMENT', `instrument: unknown '${id}' (instruments: ${[...this.drivers.keys()].join(', ') || 'none'})`);

@@ -98,6 +98,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   resultCount = 0;
   mismatches = 0;
   readonly replaying: boolean;
+  private readonly pipelineName: string | undefined;
+  private readonly replayOf: string | undefined;
 
   private readonly ac = new AbortController();
   private endRequest: EndRequest | undefined;
@@ -114,15 +116,17 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
   private suspendedBy: DriverError | undefined;
   private readonly faultsSeen = new WeakSet<DriverError>();
   private lastProgressNotice = -Infinity;
-  private phaseInfo: { name: string; index: number; done: number; total?: number; unit?: string; startMs: number; estimateMs?: number } | undefined;
   /** `t` of the last frame pushed into the pipeline: the default data time of its results. */
   private lastInputT = 0;
 
   /** What a driver fault does: the session's choice, else the plan's, else `fail`. */
   readonly onFault: 'fail' | 'suspend';
+  private phaseInfo: { name: string; index: number; done: number; total?: number; unit?: string; startMs: number; estimateMs?: number } | undefined;
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
+    this.pipelineName = d.pipeline?.name;
+    this.replayOf = d.replay?.sourceId;
     this.onFault = d.onFault ?? d.plan.onFault ?? 'fail';
     this.progressInfo.total = d.plan.total?.(d.params);
   }
@@ -317,8 +321,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       results: this.resultCount,
       recorded: this.d.writer.committed.frames + this.d.writer.committed.results,
       instruments: { ...this.d.instruments },
-      ...(this.d.pipeline ? { pipeline: this.d.pipeline.name } : {}),
-      ...(this.d.replay ? { replayOf: this.d.replay.sourceId, mismatches: this.mismatches } : {}),
+      ...(this.pipelineName !== undefined ? { pipeline: this.pipelineName } : {}),
+      ...(this.replayOf !== undefined ? { replayOf: this.replayOf, mismatches: this.mismatches } : {}),
       params: this.d.params,
     };
   }
@@ -421,6 +425,21 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       this.state = 'failed';
       this.reason = `${reason}; recording could not be closed: ${describeError(err)}`;
     }
+    this.release();
+  }
+
+  /** True while this run references its pipeline (until the session has ended). */
+  get holdsPipeline(): boolean {
+    return this.d.pipeline !== undefined;
+  }
+
+  /** Drops what only a running session needs (the pipeline and its data, subscriptions, replay state). */
+  private release(): void {
+    this.pipelineSub = undefined;
+    this.stateSubs = [];
+    this.d.pipeline = undefined;
+    delete this.d.replay;
+    this.seqs.clear();
   }
 
   // ---- internals ----

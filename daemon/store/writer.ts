@@ -195,6 +195,10 @@ export class SessionWriter {
       }
     } finally {
       this.closed = true;
+      // Written items stay in the array until it is compacted: drop them (frames and their payloads).
+      this.queue = [];
+      this.head = 0;
+      this.queuedBytes = 0;
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.db.close();
       this.finalCheckpoint = this.checkpointer.final();

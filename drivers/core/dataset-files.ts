@@ -33,7 +33,10 @@ export function datasetFile(dir: string, name: unknown, what = 'file'): string {
   try {
     real = realpathSync(lexical);
   } catch (err) {
-    throw new DatasetFileError(`${join(dir, name)}: ${what}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' ? 'missing' : `cannot read (${code ?? 'error'})`;
+    // The file's own name says what it is when no role is given ('file').
+    throw new DatasetFileError(`${join(dir, name)}: ${what === 'file' ? '' : `${what}: `}${problem}`);
   }
   if (!inside(root, real)) throw new DatasetFileError(`${join(dir, name)}: ${what}: a symbolic link leading outside the dataset folder`);
   return real;
@@ -85,7 +88,7 @@ export function readDatasetJson(dir: string, name: unknown, what = 'file', maxBy
     return JSON.parse(text);
   } catch (err) {
     const at = /position (\d+)/.exec((err as Error).message);
-    throw new DatasetFileError(`${join(dir, String(name))}: ${what}: not valid JSON${at ? ` (syntax error at byte ${at[1]})` : ''}`);
+    throw new DatasetFileError(`${join(dir, String(name))}: ${what === 'file' ? '' : `${what}: `}invalid JSON${at ? ` (syntax error at byte ${at[1]})` : ''}`);
   }
 }
 

@@ -18,7 +18,7 @@ import { CONTINUE, type StopDecision } from '../core/stopping.js';
 import { renderMapPng } from '../core/png-image.js';
 import { calibrate, type CalibrationResult } from './calibration.js';
 import type { G2Method } from './estimate.js';
-import { HbtScanData, estimateMaps, imageFwhm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
+import { HbtScanData, estimateMaps, imageFwhm, plPsfFwhmNm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
 import { shapeFixedFitter, type ShapeFixedFitter } from './shape-fixed-ml.js';
 import type { CnnClient } from './cnn-client.js';
 
@@ -156,30 +156,41 @@ export class G2Pipeline implements Pipeline {
 
   private async finalOutputs(): Promise<PipelineOutput[]> {
     if (!this.data || !this.cal) throw new Error('final frame before any scan data');
-    const meta = this.data.meta;
-    let cnn;
-    if (this.p.method === 'cnn') {
-      const { CnnClient } = await import('./cnn-client.js');
-      this.cnn = new CnnClient();
-      const client = this.cnn;
-      cnn = (h: Float64Array, n: number) => client.predict(h, n);
+    if (this.p.method !== 'cnn') {
+      // The maps, their fits and PNGs take ~0.1 s for 8×8 and more for larger scans: in a worker thread,
+      // never on the daemon's event loop (issue 18, point 3).
+      const { finalOutputsInWorker } = await import('./maps-client.js');
+      return finalOutputsInWorker(this.data, this.cal, this.p);
     }
+    const { CnnClient } = await import('./cnn-client.js');
+    this.cnn = new CnnClient();
+    const client = this.cnn;
     try {
-      // The pooling kernel follows the measured PL width (the PL map is well exposed).
-      let poolSigmaPx = poolKernelSigmaPx(this.p.psfFwhmNm, meta.pixelSizeNm);
-      const plOnly = await estimateMaps(this.data, { method: 'shape-fixed-ml', calibration: this.cal });
-      try {
-        poolSigmaPx = poolKernelSigmaPx(imageFwhm(plOnly, meta).pl.fwhm, meta.pixelSizeNm);
-      } catch {
-        // A flat PL map (no emitter in the field): keep the configured PSF.
-      }
-      const maps = this.p.method === 'shape-fixed-ml' ? plOnly : await estimateMaps(this.data, { method: this.p.method, calibration: this.cal, ...(cnn ? { cnn } : {}), poolSigmaPx });
-      return mapOutputs(maps, meta.ny, meta.nx, meta.pixelSizeNm, this.p.method);
+      return await computeFinalOutputs(this.data, this.cal, this.p, (h, n) => client.predict(h, n));
     } finally {
       await this.cnn?.close();
     }
   }
 }
+
+/**
+ * The final maps of a scan with the chosen method, as result outputs (arrays, PNGs, metrics). The pooling
+ * kernel follows the measured PL width. Runs in the maps worker (maps-worker.ts), or in-process for the CNN
+ * (whose network already runs in its own worker).
+ */
+export async function computeFinalOutputs(
+  data: HbtScanData,
+  cal: CalibrationResult,
+  p: Pick<G2PipelineParams, 'method' | 'psfFwhmNm'>,
+  cnn?: (h: Float64Array, n: number) => Promise<{ g2: Float32Array; std: Float32Array }>,
+): Promise<PipelineOutput[]> {
+  const meta = data.meta;
+  const plOnly = await estimateMaps(data, { method: 'shape-fixed-ml', calibration: cal });
+  const poolSigmaPx = poolKernelSigmaPx(plPsfFwhmNm(plOnly.pl, meta, p.psfFwhmNm), meta.pixelSizeNm);
+  const maps = p.method === 'shape-fixed-ml' ? plOnly : await estimateMaps(data, { method: p.method, calibration: cal, ...(cnn ? { cnn } : {}), poolSigmaPx });
+  return mapOutputs(maps, meta.ny, meta.nx, meta.pixelSizeNm, p.method);
+}
+
 
 /**
  * The maps so far (`g2.live_pl`, `live_g2`, `live_G2`, `live_dwell_s`: f32 [ny, nx], NaN where no pixel

@@ -13,7 +13,7 @@ import type { HbtGeometry } from '../../drivers/hbt/model.js';
 import { calibrate } from './calibration.js';
 import { G2_METHODS, type G2Method } from './estimate.js';
 import { mapArrays, mapPngs, scanMetrics } from './pipeline.js';
-import { HbtScanData, estimateMaps, imageFwhm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanCalibration } from './scan.js';
+import { HbtScanData, estimateMaps, imageFwhm, plPsfFwhmNm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanCalibration } from './scan.js';
 import { shapeFixedFitter } from './shape-fixed-ml.js';
 
 export interface HbtScanDataset {
@@ -170,13 +170,8 @@ export async function reconstructG2(inputDir: string, outDir: string, o: Reconst
   const data = accumulate(ds, cal, o);
   let cnn: import('./cnn-client.js').CnnClient | undefined;
   try {
-    let poolSigmaPx = poolKernelSigmaPx(o.psfFwhmNm, ds.pixelSizeNm);
     const plMaps = await estimateMaps(data, { method: 'shape-fixed-ml', calibration: cal });
-    try {
-      poolSigmaPx = poolKernelSigmaPx(imageFwhm(plMaps, data.meta).pl.fwhm, ds.pixelSizeNm);
-    } catch {
-      // Flat PL map: keep the given PSF.
-    }
+    const poolSigmaPx = poolKernelSigmaPx(plPsfFwhmNm(plMaps.pl, data.meta, o.psfFwhmNm), ds.pixelSizeNm);
     if (o.method === 'cnn') {
       const { CnnClient } = await import('./cnn-client.js');
       cnn = new CnnClient(undefined, ds.geometry.bins);

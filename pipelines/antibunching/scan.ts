@@ -321,6 +321,47 @@ export function imageFwhm(maps: ScanMaps, meta: ScanMeta): ImageFwhm {
   return { pl, G2, ratio: G2.fwhm / pl.fwhm };
 }
 
+/**
+ * FWHM (nm) of one emitter's PSF in an image: a 2D Gaussian fitted to a window of ±`windowFwhm`·`guessFwhmNm` around
+ * the brightest pixel (after a 3×3 mean, so one noisy pixel does not pick the spot). A one-Gaussian fit of
+ * the whole field is only right when it holds one emitter: with several far apart it spans them all (and
+ * the pooling kernel sized from it blurs G2; issue 18, point 8). The window keeps at least 5×5 pixels.
+ */
+export function localPsfFwhm(image: ArrayLike<number>, shape: [number, number], pixelSizeNm: number, guessFwhmNm: number, windowFwhm = 1): number {
+  const [ny, nx] = shape;
+  let best = -Infinity, br = 0, bc = 0;
+  for (let r = 0; r < ny; r++)
+    for (let c = 0; c < nx; c++) {
+      let s = 0, n = 0;
+      for (let a = Math.max(0, r - 1); a <= Math.min(ny - 1, r + 1); a++)
+        for (let b = Math.max(0, c - 1); b <= Math.min(nx - 1, c + 1); b++) {
+          const v = image[a * nx + b]!;
+          if (Number.isFinite(v)) [s, n] = [s + v, n + 1];
+        }
+      if (n > 0 && s / n > best) [best, br, bc] = [s / n, r, c];
+    }
+  const half = Math.max(2, Math.ceil((windowFwhm * guessFwhmNm) / pixelSizeNm));
+  const r0 = Math.max(0, br - half), r1 = Math.min(ny, br + half + 1);
+  const c0 = Math.max(0, bc - half), c1 = Math.min(nx, bc + half + 1);
+  const crop = new Float64Array((r1 - r0) * (c1 - c0));
+  for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) crop[(r - r0) * (c1 - c0) + (c - c0)] = image[r * nx + c]!;
+  return fitGaussian2D(crop, [r1 - r0, c1 - c0], pixelSizeNm).fwhm;
+}
+
+/**
+ * The PL PSF width the pooling kernel follows: measured around the brightest emitter of the PL map (a field
+ * may hold several, far apart: see localPsfFwhm), else the configured `psfFwhmNm`.
+ */
+export function plPsfFwhmNm(pl: Float64Array, meta: ScanMeta, psfFwhmNm: number): number {
+  try {
+    const f = localPsfFwhm(pl, [meta.ny, meta.nx], meta.pixelSizeNm, psfFwhmNm);
+    return Number.isFinite(f) && f > 0 ? f : psfFwhmNm;
+  } catch {
+    // A flat PL map (no emitter in the field): keep the configured PSF.
+    return psfFwhmNm;
+  }
+}
+
 /** Per-pixel shape-fixed estimate (the online stop rule's input). */
 export function pixelEstimate(data: HbtScanData, pixel: number, fitter: ShapeFixedFitter): G2Estimate {
   return fitter.fit(data.histogram(pixel));

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeNpy } from '../../drivers/core/npy.js';
 import { readCosyDataset, writeCosyPng } from './dataset.js';
-import { COSY_METHODS, cosySpectrum, reconstruct, type CosyMethod, type DLNetRunner } from './methods.js';
+import { COSY_METHODS, cosySpectrum, type CosyMethod, type DLNetRunner } from './methods.js';
+import { reconstructValidated } from './validate.js';
 import { cosySnrOfMap, scoreCosy } from './score.js';
 import { PAPER_LINES_KHZ } from './snr.js';
 
@@ -41,25 +42,30 @@ export async function reconstructCosyFolder(o: OfflineOptions): Promise<OfflineR
     modelHash = await hashOf(dir);
   }
   const started = performance.now();
-  const r = await reconstruct(ds.map, ds.mask, n1, n2, { method: o.method, ...(dlnet ? { dlnet } : {}) });
+  // dl/dlmc: checked on held-out samples against MC and soft-impute; the best is refitted on all samples.
+  const r = await reconstructValidated(ds.map, ds.mask, n1, n2, { method: o.method, ...(dlnet ? { dlnet } : {}) });
   const seconds = (performance.now() - started) / 1000;
   const spectrum = await cosySpectrum(r.map, n1, n2);
-  const peaksKHz = ds.peaksKHz ?? PAPER_LINES_KHZ;
+  // The SNR is only meaningful at the sample's own lines: without peaksKHz in the dataset it is left out
+  // (peaks located in the reconstruction itself would make the SNR flatter the method; decision 1801).
+  const peaksKHz = ds.peaksKHz;
   const sampled = ds.mask.reduce((a, b) => a + b, 0);
   const metrics: Record<string, unknown> = {
     kind: 'cosy-2d',
     method: o.method,
+    ...(r.validation ? { chosen: r.validation.chosen, validation: r.validation } : { chosen: o.method }),
     shape: [n1, n2],
     sampled,
     sampledFraction: sampled / (n1 * n2),
-    peaksKHz,
-    snrDb: await cosySnrOfMap(r.map, n1, n2, { step1Us: t1StepUs, step2Us: t2StepUs, peaksKHz }),
+    peaksKHz: peaksKHz ?? null,
+    snrDb: peaksKHz ? await cosySnrOfMap(r.map, n1, n2, { step1Us: t1StepUs, step2Us: t2StepUs, peaksKHz }) : null,
+    ...(peaksKHz ? {} : { snrNote: 'no peaksKHz in the dataset: the SNR needs the sample\'s line frequencies, so it is left out' }),
     seconds,
     ...(r.svt ? { svt: r.svt } : {}),
     ...(modelHash ? { modelHash } : {}),
   };
   if (ds.reference) {
-    const s = await scoreCosy(r.map, ds.reference, n1, n2, { step1Us: t1StepUs, step2Us: t2StepUs, peaksKHz });
+    const s = await scoreCosy(r.map, ds.reference, n1, n2, { step1Us: t1StepUs, step2Us: t2StepUs, peaksKHz: peaksKHz ?? PAPER_LINES_KHZ });
     metrics.reference = { rmseFreq: s.rmseFreq, ssim: s.ssim };
   }
   mkdirSync(o.out, { recursive: true });

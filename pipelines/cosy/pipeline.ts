@@ -22,8 +22,9 @@ import { Rng } from '../../drivers/core/rng.js';
 import type { Pipeline, PipelineContext, PipelineDescription, PipelineFactory, PipelineOutput } from '../core/pipeline.js';
 import { CONTINUE, type StopDecision } from '../core/stopping.js';
 import { cosySnrDb } from '../core/metrics.js';
-import { cosySpectrum, reconstruct, type CosyMethod, type DLNetRunner, type SvtKernel } from './methods.js';
+import { cosySpectrum, type CosyMethod, type DLNetRunner, type SvtKernel } from './methods.js';
 import { snrRegions } from './snr.js';
+import { reconstructValidated } from './validate.js';
 import type { CosyGrid } from './dataset.js';
 import { randomMask } from './simdata.js';
 
@@ -171,7 +172,13 @@ export class CosyPipeline implements Pipeline {
 
   private async reconstructNow(): Promise<void> {
     const { n1, n2 } = this.p;
-    const r = await reconstruct(this.values, this.mask, n1, n2, { method: this.p.method, ...(this.deps.dlnet ? { dlnet: this.deps.dlnet } : {}), ...(this.deps.svt ? { svt: this.deps.svt } : {}) });
+    // dl/dlmc are checked on held-out samples against MC and soft-impute each batch (validate.ts).
+    const r = await reconstructValidated(this.values, this.mask, n1, n2, {
+      method: this.p.method,
+      seed: this.p.seed + this.batch,
+      ...(this.deps.dlnet ? { dlnet: this.deps.dlnet } : {}),
+      ...(this.deps.svt ? { svt: this.deps.svt } : {}),
+    });
     this.previous = this.recon;
     this.recon = r.map;
     this.reconstructedAt = this.sampled;
@@ -181,7 +188,7 @@ export class CosyPipeline implements Pipeline {
     const { peaks, blank } = snrRegions(this.p.peaksKHz, n1, n2, this.p.t1StepUs, this.p.t2StepUs);
     const snr = cosySnrDb(spectrum, [n1, n2], peaks, blank);
     const fraction = this.sampled / this.values.length;
-    const fields = { batch: this.batch, sampled: this.sampled, fraction, change: Number.isFinite(this.lastChange) ? this.lastChange : null, snrDb: snr, method: this.p.method, ...(r.svt ? { svt: r.svt } : {}) };
+    const fields = { batch: this.batch, sampled: this.sampled, fraction, change: Number.isFinite(this.lastChange) ? this.lastChange : null, snrDb: snr, method: this.p.method, ...(r.validation ? { chosen: r.validation.chosen, heldOutErrors: r.validation.errors } : {}), ...(r.svt ? { svt: r.svt } : {}) };
     this.results.next({ name: 'map', payload: r.map, shape: [n1, n2], fields });
     this.results.next({ name: 'spectrum', payload: spectrum, shape: [n1, n2], fields });
     this.results.next({ name: 'mask', payload: Uint8Array.from(this.mask), shape: [n1, n2], fields });

@@ -36,7 +36,7 @@ describe('config', () => {
     ['a wrong type', PIEZO.replace('seed: 1', 'seed: one'), 'rig.seed: must be integer'],
     ['a bad enum value', PIEZO.replace('seed: 1', 'seed: 1, clock: fast'), 'rig.clock: must be one of "real", "scaled", "virtual"'],
     ['an unknown instrument kind', PIEZO.replace('kind: piezo', 'kind: laser'), `instruments.piezo0.kind: unknown instrument kind 'laser' (known: ${createDefaultRegistry().list().map((f) => f.kind).filter((k, i, a) => a.indexOf(k) === i).sort().join(', ')})`],
-    ['an unknown implementation', PIEZO.replace('impl: sim', 'impl: e712'), "instruments.piezo0.impl: no 'e712' implementation of piezo (known: sim)"],
+    ['an unknown implementation', PIEZO.replace('impl: sim', 'impl: e712'), `instruments.piezo0.impl: no 'e712' implementation of piezo (known: ${createDefaultRegistry().list().filter((f) => f.kind === 'piezo').map((f) => f.impl).join(', ')})`],
     ['a wrong-length vector', PIEZO.replace('[100, 100, 100]', '[100, 100]'), 'instruments.piezo0.rangeUm: must NOT have fewer than 3 items'],
     ['a home outside the travel', PIEZO.replace('rangeUm: [100, 100, 100]', 'rangeUm: [100, 100, 100], homeUm: [50, 150, 0]'), 'instruments.piezo0.homeUm[1]: must be ≤ rangeUm[1] (100), got 150'],
     ['a bad fault setting', PIEZO.replace('rangeUm: [100, 100, 100]', 'faults: {disconectAtMs: 5}'), "instruments.piezo0.faults.disconectAtMs: unknown key (did you mean 'disconnectAtMs'?)"],

@@ -114,16 +114,25 @@ export function jsonExchanges(blocks: Block[]): JsonExchange[] {
   // illustrates a payload (a bridge's hello reply, a frame header) and is not run.
   for (const b of blocks.filter((x) => x.lang === 'json' && x.lines.some((l) => /"method"\s*:/.test(l)))) {
     const objs: { line: number; value: Record<string, unknown> }[] = [];
-    b.lines.forEach((text, k) => {
-      if (!text.trim()) return;
-      let value: unknown;
+    try {
+      b.lines.forEach((text, k) => {
+        if (!text.trim()) return;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (err) {
+          throw new Error(`${b.file}:${b.line + k}: a json example must be one JSON object per line, or the whole block one JSON value (${(err as Error).message})`);
+        }
+        objs.push({ line: b.line + k, value: value as Record<string, unknown> });
+      });
+    } catch (lineError) {
+      // A block that is one multi-line JSON value (a message shown pretty-printed) must still parse.
       try {
-        value = JSON.parse(text);
-      } catch (err) {
-        throw new Error(`${b.file}:${b.line + k}: a json example line must be one JSON object (${(err as Error).message})`);
+        objs.splice(0, objs.length, { line: b.line, value: JSON.parse(b.lines.join('\n')) as Record<string, unknown> });
+      } catch {
+        throw lineError;
       }
-      objs.push({ line: b.line + k, value: value as Record<string, unknown> });
-    });
+    }
     for (const o of objs) {
       if (typeof o.value.method !== 'string') continue;
       const reply = objs.find((r) => r !== o && r.value.id === o.value.id && typeof r.value.method !== 'string' && r.line > o.line);

@@ -95,6 +95,11 @@ describe('plan cosy-2d on the virtual clock', () => {
     const maps = [...r.frames('results', 'cosy.map')];
     expect(maps.length).toBeGreaterThanOrEqual(2);
     expect(maps.at(-1)!.header).toMatchObject({ method: 'dlmc', shape: [50, 50] });
+    // Every batch's reconstruction was checked on held-out samples (DL, DLMC, MC, soft-impute) and the best used.
+    for (const m of maps) {
+      expect(['dlmc', 'dl', 'mc', 'softimpute']).toContain(m.header.chosen);
+      expect(Object.keys(m.header.heldOutErrors as object).sort()).toEqual(['dl', 'dlmc', 'mc', 'softimpute']);
+    }
     expect(clock.now()).toBeGreaterThan(frames.length * 10000 * 0.17);
     r.close();
   });
