@@ -19,7 +19,7 @@ afterEach(() => {
 afterAll(removeTempDirs);
 /** Ephemeral API ports: the default config's 5555/5556 may be taken, and a daemon that cannot bind exits (decision 1200). */
 function start(args: string[]): CliProcess {
-  const p = new CliProcess([...args, '--control', 'tcp://127.0.0.1:0', '--data', 'tcp://127.0.0.1:0']);
+  const p = new CliProcess([...args, '--control', 'tcp://127.0.0.1:0', '--data', 'tcp://127.0.0.1:0', '--web', '127.0.0.1:0']);
   running.push(p);
   return p;
 }

@@ -171,6 +171,11 @@ describe('every documented example runs', () => {
             if (x.reply?.result && typeof x.reply.result === 'object') for (const key of Object.keys(x.reply.result)) expect(reply.result, `${where}: documented result key '${key}'`).toHaveProperty(key);
           }
         }
+        // A session a request started must not own the instruments a client program moves next.
+        if (exchanges.length && programs.length) {
+          const st = await request(run.env.QSCOPE_CONTROL!, { id: 'examples-status', method: 'daemon.status' });
+          if ((st.result as { running?: string | null }).running) await request(run.env.QSCOPE_CONTROL!, { id: 'examples-abort', method: 'sessions.abort', params: {} });
+        }
         for (const p of programs) {
           const js = ts.transpileModule(p.lines.join('\n'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
           const r = await runProcess(process.execPath, ['--input-type=module', '-e', js], root, run.env);

@@ -6,10 +6,11 @@
  *   line is a command to run; other lines (`npm install`, `cd`) are the
  *   reader's own setup and are not run. Other fences (```text, bare ```) are
  *   synopses, never run: a runnable example must be in a ```sh block.
- * - ```json blocks: every line that is a JSON object with `method` is a
- *   request for the control socket; a following line with the same `id` and
- *   `result` or `error` is the documented reply (an `error` line says which
- *   code is expected).
+ * - ```json blocks with a `"method"` key: one JSON object per line; every
+ *   object with `method` is a request for the control socket; a following line
+ *   with the same `id` and `result` or `error` is the documented reply (an
+ *   `error` line says which code is expected). Other json blocks illustrate a
+ *   payload and are not run.
  * - ```ts blocks that import from `qscope/…`: a client program, run as is.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -109,7 +110,9 @@ export interface JsonExchange {
 /** Requests (and their documented replies) of the json blocks. */
 export function jsonExchanges(blocks: Block[]): JsonExchange[] {
   const out: JsonExchange[] = [];
-  for (const b of blocks.filter((x) => x.lang === 'json')) {
+  // A json block with a `"method"` key holds requests (strict: one object per line); any other json block
+  // illustrates a payload (a bridge's hello reply, a frame header) and is not run.
+  for (const b of blocks.filter((x) => x.lang === 'json' && x.lines.some((l) => /"method"\s*:/.test(l)))) {
     const objs: { line: number; value: Record<string, unknown> }[] = [];
     try {
       b.lines.forEach((text, k) => {
