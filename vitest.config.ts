@@ -10,6 +10,9 @@ export default defineConfig({
     setupFiles: ['test/setup-lock-dir.ts'],
     // Native addon and worker-thread suites are safest in forks.
     pool: 'forks',
+    // Daemons the tests spawn serve their web view on an ephemeral port (`--web` default), never on the
+    // config's fixed one: test files run in parallel, and a port already taken stops a daemon (it never pretends).
+    env: { QSCOPE_WEB: '127.0.0.1:0' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

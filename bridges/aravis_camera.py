@@ -16,7 +16,7 @@ import random
 import sys
 import threading
 
-from qscope_bridge import BridgeError, BridgeServer, Frame, Instrument, announce, main_args
+from qscope_bridge import BridgeError, BridgeServer, Frame, Instrument, announce, curve_from, main_args
 
 ROI = {"type": "object", "required": ["x", "y", "width", "height"],
        "properties": {k: {"type": "integer", "minimum": 0 if k in "xy" else 1} for k in ("x", "y", "width", "height")}}
@@ -186,7 +186,7 @@ def main(argv=None):
         sdk = {"name": "Aravis", "version": backend.version}
     ref = [None]
     cam = Camera("cam0", backend, a.pixel_size_nm, a.offset, a.gain, ref)
-    server = BridgeServer("aravis-camera", "0.1.0", sdk, [cam], control=a.control, heartbeat_ms=a.heartbeat_ms)
+    server = BridgeServer("aravis-camera", "0.1.0", sdk, [cam], control=a.control, heartbeat_ms=a.heartbeat_ms, curve=curve_from(a.curve))
     ref[0] = server
     server.serve(ready=announce)
 

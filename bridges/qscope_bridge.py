@@ -88,12 +88,26 @@ class BridgeServer:
         self.ctx = zmq.Context.instance()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.pub = self.ctx.socket(zmq.PUB)
+        self.auth = None
+        if curve:
+            # {"secretKey", "publicKey", "allow": [client public keys]} (Z85): CURVE on both sockets, and a ZAP
+            # handler so that only the listed clients pass (CURVE alone would accept any client key).
+            from zmq.auth.thread import ThreadAuthenticator
+            allow = {k.encode() if isinstance(k, str) else k for k in curve["allow"]}
+
+            class Allow:
+                def callback(self, domain, key):
+                    return (zmq.utils.z85.encode(key) if len(key) == 32 else key) in allow
+
+            self.auth = ThreadAuthenticator(self.ctx)
+            self.auth.start()
+            self.auth.configure_curve_callback("*", credentials_provider=Allow())
         for s in (self.router, self.pub):
             s.setsockopt(zmq.LINGER, 0)
-            if curve:  # {"secret": z85 bytes, "public": z85 bytes}; client keys are checked by a ZAP authenticator
+            if curve:
                 s.curve_server = True
-                s.curve_secretkey = curve["secret"]
-                s.curve_publickey = curve["public"]
+                s.curve_secretkey = curve["secretKey"].encode()
+                s.curve_publickey = curve["publicKey"].encode()
         self.router.bind(control)
         host = control.rsplit(":", 1)[0]
         self.pub.bind(data or host + ":*")
@@ -203,9 +217,11 @@ class BridgeServer:
                 self._send(rid, {"type": "bye", "reason": reason})
             except zmq.ZMQError:
                 pass
-        self.router.close()
+        self.router.close(linger=2000)  # let the byes leave before the socket goes
         with self.pub_lock:
             self.pub.close()
+        if self.auth:
+            self.auth.stop()
 
 
 def main_args(description, fake_help):
@@ -215,7 +231,19 @@ def main_args(description, fake_help):
     p.add_argument("--heartbeat-ms", type=int, default=1000)
     p.add_argument("--fake", action="store_true", help=fake_help)
     p.add_argument("--seed", type=int, default=1, help="fake backend: random seed")
+    p.add_argument("--curve", metavar="FILE", help='JSON {"secretKey", "publicKey", "allow": [client public keys]} (Z85): required off loopback')
     return p
+
+
+def curve_from(path):
+    if not path:
+        return None
+    with open(path) as f:
+        c = json.load(f)
+    for k in ("secretKey", "publicKey", "allow"):
+        if k not in c:
+            raise SystemExit("--curve %s: missing %r" % (path, k))
+    return c
 
 
 def announce(server):

@@ -20,7 +20,7 @@ import random
 import sys
 import time
 
-from qscope_bridge import BridgeError, BridgeServer, Frame, Instrument, announce, main_args
+from qscope_bridge import BridgeError, BridgeServer, Frame, Instrument, announce, curve_from, main_args
 
 INTEGRATION = {"type": "object", "additionalProperties": False, "required": ["integrationMs"],
                "properties": {"integrationMs": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600000, "unit": "ms"}}}
@@ -167,7 +167,7 @@ def main(argv=None):
         backend = SdkTagger(a.serial, channels, a.bins, bin_ps)
         sdk = {"name": "TimeTagger", "version": str(backend.sdk_version)}
     server = BridgeServer("swabian-timetagger", "0.1.0", sdk, [Correlator("tagger0", backend, a.jitter_ps / 1000.0, channels)],
-                          control=a.control, heartbeat_ms=a.heartbeat_ms)
+                          control=a.control, heartbeat_ms=a.heartbeat_ms, curve=curve_from(a.curve))
     server.serve(ready=announce)
 
 

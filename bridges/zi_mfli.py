@@ -14,7 +14,7 @@ import math
 import random
 import sys
 
-from qscope_bridge import BridgeError, BridgeServer, Frame, Instrument, announce, main_args
+from qscope_bridge import BridgeError, BridgeServer, Frame, Instrument, announce, curve_from, main_args
 
 
 class FakeLockin:
@@ -106,7 +106,7 @@ def main(argv=None):
     else:
         backend = MfliLockin(a.device, a.host, a.demod, a.newtons_per_volt, s)
         sdk = {"name": "zhinst-core", "version": backend.version}
-    server = BridgeServer("zi-mfli", "0.1.0", sdk, [ForceSensor("mfli0", backend, s)], control=a.control, heartbeat_ms=a.heartbeat_ms)
+    server = BridgeServer("zi-mfli", "0.1.0", sdk, [ForceSensor("mfli0", backend, s)], control=a.control, heartbeat_ms=a.heartbeat_ms, curve=curve_from(a.curve))
     server.serve(ready=announce)
 
 

@@ -16,6 +16,7 @@ import { SESSIONS_SCHEMA } from '../daemon/store/config.js';
 import { API_CONFIG_SCHEMA } from '../daemon/api/config.js';
 import { WEB_CONFIG_SCHEMA } from '../daemon/web/config.js';
 import { EMITTER_SCENE_SCHEMA } from '../drivers/hbt/scene.js';
+import { MRFM_SCENE_SCHEMA } from '../drivers/force/scene.js';
 import { MAGNETIC_SCENE_SCHEMA } from '../drivers/camera/scene.js';
 
 /** `rig`: the rig as a whole. Owner: foundation. */
@@ -84,6 +85,7 @@ export const SCENE_SCHEMA = {
     // ---- scene parts: one line each, e.g. `emitters: EMITTERS_SCENE_SCHEMA,` ----
     nuclei: NUCLEI_SCENE_SCHEMA,
     emitters: EMITTER_SCENE_SCHEMA,
+    mrfm: MRFM_SCENE_SCHEMA,
     magnetic: MAGNETIC_SCENE_SCHEMA,
   },
 } as const;

@@ -23,6 +23,7 @@ import { register as registerStart } from './commands/start.js';
 import { register as registerSessionControl } from './commands/session-control.js';
 import { register as registerWatch } from './commands/watch.js';
 import { register as registerKeys } from './commands/keys.js';
+import { register as registerEmulate } from './commands/emulate.js';
 import { register as registerPlans } from './commands/plans.js';
 import { register as registerConvert } from './commands/convert.js';
 
@@ -47,6 +48,7 @@ export function createProgram(): Command {
   registerSessionControl(program);
   registerWatch(program);
   registerKeys(program);
+  registerEmulate(program);
   registerPlans(program);
   registerConvert(program);
   return program;

@@ -4,17 +4,18 @@
  * `drivers/<kind>/index.ts`; add one line per factory below.
  */
 import { DriverRegistry } from './core/registry.js';
-import { rfSimFactory } from './rf/index.js';
+import { rfScpiFactory, rfSimFactory } from './rf/index.js';
 import { odmrSimFactory } from './odmr/index.js';
 import { piezoPiGcsFactory, piezoSimFactory } from './piezo/index.js';
 import { hbtBridgeFactory, hbtSimFactory } from './hbt/index.js';
 import { cameraBridgeFactory, cameraSimFactory } from './camera/index.js';
-import { forceBridgeFactory, forceSimFactory } from './force/index.js';
+import { forceBridgeFactory, forceSimFactory, forceSr830Factory } from './force/index.js';
 
 export function createDefaultRegistry(): DriverRegistry {
   const registry = new DriverRegistry();
   // ---- one line per instrument implementation ----
   registry.register(rfSimFactory);
+  registry.register(rfScpiFactory);
   registry.register(odmrSimFactory);
   registry.register(piezoSimFactory);
   registry.register(piezoPiGcsFactory);
@@ -23,6 +24,7 @@ export function createDefaultRegistry(): DriverRegistry {
   registry.register(cameraSimFactory);
   registry.register(cameraBridgeFactory);
   registry.register(forceSimFactory);
+  registry.register(forceSr830Factory);
   registry.register(forceBridgeFactory);
   return registry;
 }

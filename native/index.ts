@@ -907,11 +907,15 @@ export interface MrfmReconResult {
   iterations: number;
   /** First iteration whose residual reached tau·noiseEnergy (−1: never). */
   discrepancyIteration: number;
-  reason: 'discrepancy' | 'stagnated' | 'max-iterations' | 'cancelled';
+  reason: 'discrepancy' | 'converged' | 'stagnated' | 'max-iterations' | 'cancelled';
   /** PSF transforms, ‖A‖² and (ADMM) the block factorisations, s. */
   setupSeconds: number;
   /** ‖A‖₂². */
   normSquared: number;
+  /** ADMM parameters used (absolute). */
+  nu1: number;
+  nu2: number;
+  gamma: number;
 }
 
 export interface MrfmBpdnResult {
@@ -1046,10 +1050,11 @@ export interface MrfmReconOptions {
   maxIter: number;
   /** Iterations before the stopping rule may stop (default 1). */
   minIter?: number;
-  /** ADMM penalties ν1 (o = o₊), ν2 (o_TV = Do) and TV weight γ, absolute. */
+  /** ADMM penalties ν1 (o = o₊), ν2 (o_TV = Do) and TV weight γ: absolute, or with `relative` ν in units of ‖A‖² and γ of max|Aᵀi|. */
   nu1?: number;
   nu2?: number;
   gamma?: number;
+  relative?: boolean;
   /** Landweber BB step bounds (default 1e-3/‖A‖² … 1e3/‖A‖²). */
   stepMin?: number;
   stepMax?: number;
@@ -1059,11 +1064,19 @@ export interface MrfmReconOptions {
   tau?: number;
   /** Relative residual change below which the iteration counts as stalled. Default 1e-4. */
   stagnation?: number;
+  /**
+   * Stopping rule: 'discrepancy' (stop when the residual ≤ τ·noiseEnergy, or stalls; for the
+   * semi-convergent Landweber) or 'converged' (stop when ‖o_k − o_{k−1}‖ ≤ tol·‖o_k‖; for ADMM,
+   * whose regularised fixed point is the estimate). Default: 'converged' for admm, 'discrepancy' for landweber.
+   */
+  rule?: 'discrepancy' | 'converged';
+  /** Relative change of the estimate for 'converged'. Default 1e-3. */
+  tol?: number;
   /** false: run maxIter iterations (the discrepancy iteration is still reported). Default true. */
   stopAtDiscrepancy?: boolean;
 }
 
-const RECON_OPTIONS = ['method', 'mask', 'truth', 'maxIter', 'minIter', 'nu1', 'nu2', 'gamma', 'stepMin', 'stepMax', 'noiseEnergy', 'tau', 'stagnation', 'stopAtDiscrepancy'] as const;
+const RECON_OPTIONS = ['method', 'mask', 'truth', 'maxIter', 'minIter', 'nu1', 'nu2', 'gamma', 'relative', 'rule', 'tol', 'stepMin', 'stepMax', 'noiseEnergy', 'tau', 'stagnation', 'stopAtDiscrepancy'] as const;
 
 /**
  * Reconstructs o from a full measurement i (NaN-free) on the thread pool:
@@ -1092,7 +1105,11 @@ export function mrfmReconstruct(psf: Float32Array, dims: MrfmDims, voxelVolume: 
     stepMin: checkPositive(o.stepMin ?? 0, 'options.stepMin', true), stepMax: checkPositive(o.stepMax ?? 0, 'options.stepMax', true),
     noiseEnergy: checkPositive(o.noiseEnergy ?? 0, 'options.noiseEnergy', true), tau: checkPositive(o.tau ?? 1, 'options.tau'),
     stagnation: checkPositive(o.stagnation ?? 1e-4, 'options.stagnation', true), stopAtDiscrepancy: o.stopAtDiscrepancy === false ? 0 : 1,
+    relative: o.relative ? 1 : 0,
+    rule: (o.rule ?? (o.method === 'admm' ? 'converged' : 'discrepancy')) === 'converged' ? 1 : 0,
+    tol: checkPositive(o.tol ?? 1e-3, 'options.tol'),
   };
+  if (o.rule !== undefined && o.rule !== 'discrepancy' && o.rule !== 'converged') throw new RangeError(`options.rule: must be discrepancy or converged, got ${String(o.rule)}`);
   if (signal?.aborted) return Promise.reject(signal.reason);
   const h = addon.mrfmReconstructStart(psf, dims, voxelVolume, data, o.mask ?? null, o.truth ?? null, opts);
   const onAbort = () => h.cancel();

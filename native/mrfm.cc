@@ -359,51 +359,80 @@ struct Operator {
     }
   }
 
+  // Spectra are stored [k][f] (planes); the per-frequency kernels gather a block
+  // of kBlock consecutive frequencies at a time so the strided reads stay
+  // cache-line friendly.
+  static constexpr size_t kBlock = 8;
+
   // out[l][f] = Σ_k Ĝ[f][l][k] x[k][f]  (spectra of planes, [n][H] layout)
   void ApplyG(const double* xr, const double* xi, double* yr, double* yi) const {
     const size_t H = d.nfreq(), nz = d.nz, nf = d.nf;
-    ParallelFor(H, [&](size_t b, size_t e) {
-      std::vector<double> vr(nz), vi(nz);
-      for (size_t f = b; f < e; f++) {
-        for (size_t k = 0; k < nz; k++) {
-          vr[k] = xr[k * H + f];
-          vi[k] = xi[k * H + f];
-        }
-        const double* Gr = &gr[f * nf * nz];
-        const double* Gi = &gi[f * nf * nz];
-        for (size_t l = 0; l < nf; l++) {
-          double ar = 0, ai = 0;
-          for (size_t k = 0; k < nz; k++) {
-            ar += Gr[l * nz + k] * vr[k] - Gi[l * nz + k] * vi[k];
-            ai += Gr[l * nz + k] * vi[k] + Gi[l * nz + k] * vr[k];
+    const size_t nb = (H + kBlock - 1) / kBlock;
+    ParallelFor(nb, [&](size_t b, size_t e) {
+      std::vector<double> vr(nz * kBlock), vi(nz * kBlock), ur(nf * kBlock), ui(nf * kBlock);
+      for (size_t blk = b; blk < e; blk++) {
+        const size_t f0 = blk * kBlock, B = std::min(kBlock, H - f0);
+        for (size_t k = 0; k < nz; k++)
+          for (size_t t = 0; t < B; t++) {
+            vr[t * nz + k] = xr[k * H + f0 + t];
+            vi[t * nz + k] = xi[k * H + f0 + t];
           }
-          yr[l * H + f] = ar;
-          yi[l * H + f] = ai;
+        for (size_t t = 0; t < B; t++) {
+          const double* Gr = &gr[(f0 + t) * nf * nz];
+          const double* Gi = &gi[(f0 + t) * nf * nz];
+          const double* pr = &vr[t * nz];
+          const double* pi = &vi[t * nz];
+          for (size_t l = 0; l < nf; l++) {
+            double ar = 0, ai = 0;
+            for (size_t k = 0; k < nz; k++) {
+              ar += Gr[l * nz + k] * pr[k] - Gi[l * nz + k] * pi[k];
+              ai += Gr[l * nz + k] * pi[k] + Gi[l * nz + k] * pr[k];
+            }
+            ur[l * kBlock + t] = ar;
+            ui[l * kBlock + t] = ai;
+          }
         }
+        for (size_t l = 0; l < nf; l++)
+          for (size_t t = 0; t < B; t++) {
+            yr[l * H + f0 + t] = ur[l * kBlock + t];
+            yi[l * H + f0 + t] = ui[l * kBlock + t];
+          }
       }
     });
   }
   // out[k][f] = Σ_l conj(Ĝ[f][l][k]) y[l][f]
   void ApplyGH(const double* yr, const double* yi, double* xr, double* xi) const {
     const size_t H = d.nfreq(), nz = d.nz, nf = d.nf;
-    ParallelFor(H, [&](size_t b, size_t e) {
-      std::vector<double> ar(nz), ai(nz);
-      for (size_t f = b; f < e; f++) {
-        std::fill(ar.begin(), ar.end(), 0.0);
-        std::fill(ai.begin(), ai.end(), 0.0);
-        const double* Gr = &gr[f * nf * nz];
-        const double* Gi = &gi[f * nf * nz];
-        for (size_t l = 0; l < nf; l++) {
-          const double ur = yr[l * H + f], ui = yi[l * H + f];
-          for (size_t k = 0; k < nz; k++) {
-            ar[k] += Gr[l * nz + k] * ur + Gi[l * nz + k] * ui;
-            ai[k] += Gr[l * nz + k] * ui - Gi[l * nz + k] * ur;
+    const size_t nb = (H + kBlock - 1) / kBlock;
+    ParallelFor(nb, [&](size_t b, size_t e) {
+      std::vector<double> ar(nz * kBlock), ai(nz * kBlock), ur(nf * kBlock), ui(nf * kBlock);
+      for (size_t blk = b; blk < e; blk++) {
+        const size_t f0 = blk * kBlock, B = std::min(kBlock, H - f0);
+        for (size_t l = 0; l < nf; l++)
+          for (size_t t = 0; t < B; t++) {
+            ur[t * nf + l] = yr[l * H + f0 + t];
+            ui[t * nf + l] = yi[l * H + f0 + t];
+          }
+        for (size_t t = 0; t < B; t++) {
+          const double* Gr = &gr[(f0 + t) * nf * nz];
+          const double* Gi = &gi[(f0 + t) * nf * nz];
+          double* pr = &ar[t * nz];
+          double* pi = &ai[t * nz];
+          std::fill(pr, pr + nz, 0.0);
+          std::fill(pi, pi + nz, 0.0);
+          for (size_t l = 0; l < nf; l++) {
+            const double qr = ur[t * nf + l], qi = ui[t * nf + l];
+            for (size_t k = 0; k < nz; k++) {
+              pr[k] += Gr[l * nz + k] * qr + Gi[l * nz + k] * qi;
+              pi[k] += Gr[l * nz + k] * qi - Gi[l * nz + k] * qr;
+            }
           }
         }
-        for (size_t k = 0; k < nz; k++) {
-          xr[k * H + f] = ar[k];
-          xi[k * H + f] = ai[k];
-        }
+        for (size_t k = 0; k < nz; k++)
+          for (size_t t = 0; t < B; t++) {
+            xr[k * H + f0 + t] = ar[t * nz + k];
+            xi[k * H + f0 + t] = ai[t * nz + k];
+          }
       }
     });
   }
@@ -525,39 +554,52 @@ struct NormalSolver {
     });
   }
 
-  // Solves M_f x = r in place for every frequency; spectra in [k][f] layout.
+  // Solves M_f x = r in place for every frequency; spectra in [k][f] layout,
+  // gathered in blocks of consecutive frequencies.
   void Solve(double* xr, double* xi) const {
     const Dims& d = op->d;
-    const size_t H = d.nfreq(), nz = d.nz;
-    ParallelFor(H, [&](size_t b, size_t e) {
-      std::vector<double> vr(nz), vi(nz);
-      for (size_t f = b; f < e; f++) {
-        const double* Lr = &lr[f * tri];
-        const double* Li = &li[f * tri];
-        for (size_t a = 0; a < nz; a++) {
-          double sr = xr[a * H + f], si = xi[a * H + f];
-          const size_t row = a * (a + 1) / 2;
-          for (size_t q = 0; q < a; q++) {
-            sr -= Lr[row + q] * vr[q] - Li[row + q] * vi[q];
-            si -= Lr[row + q] * vi[q] + Li[row + q] * vr[q];
+    const size_t H = d.nfreq(), nz = d.nz, Bk = Operator::kBlock;
+    const size_t nb = (H + Bk - 1) / Bk;
+    ParallelFor(nb, [&](size_t b, size_t e) {
+      std::vector<double> br(nz * Bk), bi(nz * Bk);
+      for (size_t blk = b; blk < e; blk++) {
+        const size_t f0 = blk * Bk, B = std::min(Bk, H - f0);
+        for (size_t a = 0; a < nz; a++)
+          for (size_t t = 0; t < B; t++) {
+            br[t * nz + a] = xr[a * H + f0 + t];
+            bi[t * nz + a] = xi[a * H + f0 + t];
           }
-          vr[a] = sr / Lr[row + a];
-          vi[a] = si / Lr[row + a];
-        }
-        for (size_t a = nz; a-- > 0;) {  // Lᴴ x = v
-          double sr = vr[a], si = vi[a];
-          for (size_t q = a + 1; q < nz; q++) {  // conj(L[q][a]) x[q]
-            const size_t idx = q * (q + 1) / 2 + a;
-            sr -= Lr[idx] * vr[q] + Li[idx] * vi[q];
-            si -= Lr[idx] * vi[q] - Li[idx] * vr[q];
+        for (size_t t = 0; t < B; t++) {
+          const double* Lr = &lr[(f0 + t) * tri];
+          const double* Li = &li[(f0 + t) * tri];
+          double* vr = &br[t * nz];
+          double* vi = &bi[t * nz];
+          for (size_t a = 0; a < nz; a++) {  // L v = r
+            double sr = vr[a], si = vi[a];
+            const size_t row = a * (a + 1) / 2;
+            for (size_t q = 0; q < a; q++) {
+              sr -= Lr[row + q] * vr[q] - Li[row + q] * vi[q];
+              si -= Lr[row + q] * vi[q] + Li[row + q] * vr[q];
+            }
+            vr[a] = sr / Lr[row + a];
+            vi[a] = si / Lr[row + a];
           }
-          vr[a] = sr / Lr[a * (a + 1) / 2 + a];
-          vi[a] = si / Lr[a * (a + 1) / 2 + a];
+          for (size_t a = nz; a-- > 0;) {  // Lᴴ x = v
+            double sr = vr[a], si = vi[a];
+            for (size_t q = a + 1; q < nz; q++) {  // conj(L[q][a]) x[q]
+              const size_t idx = q * (q + 1) / 2 + a;
+              sr -= Lr[idx] * vr[q] + Li[idx] * vi[q];
+              si -= Lr[idx] * vi[q] - Li[idx] * vr[q];
+            }
+            vr[a] = sr / Lr[a * (a + 1) / 2 + a];
+            vi[a] = si / Lr[a * (a + 1) / 2 + a];
+          }
         }
-        for (size_t a = 0; a < nz; a++) {
-          xr[a * H + f] = vr[a];
-          xi[a * H + f] = vi[a];
-        }
+        for (size_t a = 0; a < nz; a++)
+          for (size_t t = 0; t < B; t++) {
+            xr[a * H + f0 + t] = br[t * nz + a];
+            xi[a * H + f0 + t] = bi[t * nz + a];
+          }
       }
     });
   }
@@ -602,6 +644,12 @@ struct ReconOptions {
   double tau = 1.0;                     // discrepancy factor
   double stagnation = 1e-4;             // relative residual change that counts as stalled
   bool stopAtDiscrepancy = true;
+  // ADMM: ν1, ν2 given relative to ‖A‖² and γ relative to max|Aᵀi| (scale-free defaults)
+  bool relative = false;
+  // stopping rule: 0 discrepancy principle (semi-convergent iterations: Landweber),
+  // 1 convergence, ‖o_k − o_{k−1}‖ ≤ tol·‖o_k‖ (regularised iterations: ADMM)
+  int rule = 0;
+  double tol = 1e-3;
 };
 
 struct ReconResult {
@@ -611,6 +659,7 @@ struct ReconResult {
   long discrepancyIteration = -1;
   std::string reason;
   double setupSeconds = 0, normSquared = 0;
+  double nu1 = 0, nu2 = 0, gamma = 0;  // ADMM parameters used (absolute)
 };
 
 double Now() {
@@ -640,12 +689,17 @@ class Recon {
   }
 
   // Returns true when the iteration should stop (sets the reason).
-  bool Stop(ReconResult& r, size_t it) {
+  bool Stop(ReconResult& r, size_t it, double change) {
     const size_t n = r.residual.size();
     const double res = r.residual.back();
+    if (opt_.rule == 1 && opt_.stopAtDiscrepancy && it >= opt_.minIter && change <= opt_.tol) {
+      if (r.discrepancyIteration < 0 && opt_.noiseEnergy > 0 && res <= opt_.tau * opt_.noiseEnergy) r.discrepancyIteration = long(it);
+      r.reason = "converged";
+      return true;
+    }
     if (r.discrepancyIteration < 0 && opt_.noiseEnergy > 0 && res <= opt_.tau * opt_.noiseEnergy) {
       r.discrepancyIteration = long(it);
-      if (opt_.stopAtDiscrepancy && it >= opt_.minIter) {
+      if (opt_.rule == 0 && opt_.stopAtDiscrepancy && it >= opt_.minIter) {
         r.reason = "discrepancy";
         return true;
       }
@@ -654,7 +708,7 @@ class Recon {
       r.reason = "cancelled";
       return true;
     }
-    if (opt_.stopAtDiscrepancy && n >= 3 && it >= opt_.minIter) {
+    if (opt_.rule == 0 && opt_.stopAtDiscrepancy && n >= 3 && it >= opt_.minIter) {
       const double prev = r.residual[n - 2];
       if (std::fabs(prev - res) <= opt_.stagnation * std::max(res, 1e-300)) {
         r.reason = "stagnated";
@@ -671,8 +725,6 @@ class Recon {
   void Admm(ReconResult& r) {
     const double t0 = Now();
     const size_t N = d_.vol(), H = d_.nfreq(), nz = d_.nz;
-    NormalSolver ns;
-    ns.Factor(op_, opt_.nu1, opt_.nu2);
     // b̂ = Ĝᴴ î (Aᵀi in the frequency domain), once
     std::vector<double> br(nz * H), bi(nz * H);
     {
@@ -680,10 +732,25 @@ class Recon {
       op_.Rfft(data_.data(), yr.data(), yi.data(), d_.nf);
       op_.ApplyGH(yr.data(), yi.data(), br.data(), bi.data());
     }
-    r.setupSeconds = Now() - t0;
+    double nu1 = opt_.nu1, nu2 = opt_.nu2, gamma = opt_.gamma;
+    if (opt_.relative) {
+      std::vector<double> atr(br), ati(bi), ati0(N);
+      op_.Irfft(atr.data(), ati.data(), ati0.data(), nz);
+      double mx = 0;
+      for (double v : ati0) mx = std::max(mx, std::fabs(v));
+      nu1 *= r.normSquared;
+      nu2 *= r.normSquared;
+      gamma *= mx;
+    }
+    r.nu1 = nu1;
+    r.nu2 = nu2;
+    r.gamma = gamma;
     std::vector<double> o(N, 0), op(N, 0), l1(N, 0), tx(N, 0), ty(N, 0), tz(N, 0), m2x(N, 0), m2y(N, 0), m2z(N, 0);
     std::vector<double> gx(N), gy(N), gz(N), q(N), qr(nz * H), qi(nz * H), wx(N), wy(N), wz(N);
-    const double nu1 = opt_.nu1, nu2 = opt_.nu2, thr = opt_.gamma / nu2;
+    NormalSolver ns;
+    ns.Factor(op_, nu1, nu2);
+    r.setupSeconds = Now() - t0;
+    const double thr = gamma / nu2;
     for (size_t it = 1;; it++) {
       // o-update: (AᵀA + ν1 I + ν2 DᵀD) o = Aᵀi + λ1 + ν1 o₊ + Dᵀ(λ2 + ν2 o_TV)
       for (size_t i = 0; i < N; i++) {
@@ -701,7 +768,14 @@ class Recon {
       ns.Solve(qr.data(), qi.data());
       op_.Irfft(qr.data(), qi.data(), o.data(), nz);
       // o₊ = max(0, o − λ1/ν1)
-      for (size_t i = 0; i < N; i++) op[i] = std::max(0.0, o[i] - l1[i] / nu1);
+      double dch = 0, dn = 0;
+      for (size_t i = 0; i < N; i++) {
+        const double v = std::max(0.0, o[i] - l1[i] / nu1);
+        dch += (v - op[i]) * (v - op[i]);
+        dn += v * v;
+        op[i] = v;
+      }
+      const double change = std::sqrt(dch / std::max(dn, 1e-300));
       // o_TV = shrink(Do − λ2/ν2, γ/ν2), group-wise per voxel
       Grad(d_, o.data(), gx.data(), gy.data(), gz.data());
       for (size_t i = 0; i < N; i++) {
@@ -721,7 +795,7 @@ class Recon {
       }
       Record(op, r, t0);
       r.iterations = it;
-      if (Stop(r, it)) break;
+      if (Stop(r, it, change)) break;
     }
     r.o.swap(op);
   }
@@ -751,13 +825,16 @@ class Recon {
         ss += s * s;
         sy += s * y;
       }
+      double on = 0;
+      for (size_t i = 0; i < N; i++) on += o1[i] * o1[i];
+      const double change = std::sqrt(ss / std::max(on, 1e-300));
       step = sy > 0 ? ss / sy : gmax;
       step = std::min(std::max(step, gmin), gmax);
       o.swap(o1);
       g.swap(g1);
       Record(o, r, t0);
       r.iterations = it;
-      if (Stop(r, it)) break;
+      if (Stop(r, it, change)) break;
     }
     r.o.swap(o);
   }
@@ -853,7 +930,7 @@ class Bpdn {
     const double t0 = Now();
     const size_t N = n_;
     const double radius = std::sqrt(std::max(o_.zeta, 0.0));
-    std::vector<double> z(N), x(N), y(N), prev(N, 0);
+    std::vector<double> z(N), x(N), y(N);
     for (size_t i = 0; i < N; i++) z[i] = mask[i] ? data[i] : 0.0;
     const double t = o_.threshold;
     for (size_t it = 1; it <= o_.maxIter; it++) {
@@ -870,13 +947,13 @@ class Bpdn {
         for (size_t i = 0; i < N; i++)
           if (mask[i]) y[i] = data[i] + (y[i] - data[i]) * k;
       }
+      // fixed-point residual ‖y − x‖ (zero at a solution: x feasible and a prox point)
       double ch = 0, nx = 0;
       for (size_t i = 0; i < N; i++) {
         z[i] += y[i] - x[i];
-        ch += (x[i] - prev[i]) * (x[i] - prev[i]);
+        ch += (y[i] - x[i]) * (y[i] - x[i]);
         nx += x[i] * x[i];
       }
-      prev = x;
       r.iterations = it;
       if (it > 5 && ch <= o_.tol * o_.tol * std::max(nx, 1e-300)) break;
       if (cancel.load()) break;
@@ -1119,6 +1196,9 @@ class ReconWorker : public Napi::AsyncWorker {
     r.Set("reason", res_.reason);
     r.Set("setupSeconds", res_.setupSeconds);
     r.Set("normSquared", res_.normSquared);
+    r.Set("nu1", res_.nu1);
+    r.Set("nu2", res_.nu2);
+    r.Set("gamma", res_.gamma);
     deferred_.Resolve(r);
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -1180,6 +1260,9 @@ Napi::Value ReconstructStart(const Napi::CallbackInfo& info) {
   opt.tau = Num(o, "tau", 1);
   opt.stagnation = Num(o, "stagnation", 1e-4);
   opt.stopAtDiscrepancy = Num(o, "stopAtDiscrepancy", 1) != 0;
+  opt.relative = Num(o, "relative", 0) != 0;
+  opt.rule = int(Num(o, "rule", 0));
+  opt.tol = Num(o, "tol", 1e-3);
   std::vector<float> ps(psf, psf + d.nf * d.nx * d.ny * d.nz);
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto* w = new ReconWorker(env, std::move(ps), d, vv, std::move(dp), std::move(mask), std::move(truth), opt, cancel);

@@ -5,6 +5,8 @@
  */
 import { g2Commands } from './antibunching/commands.js';
 import { cosyCommands } from './cosy/commands.js';
+import { mrfmCommands } from './mrfm/commands.js';
+import { domainsCommands } from './domains/commands.js';
 
 export interface OptionSpec {
   /** Commander flags, e.g. `--epochs <n>`. */
@@ -27,4 +29,6 @@ export interface PipelineCommands {
 export const PIPELINE_COMMANDS: Record<string, PipelineCommands> = {
   g2: g2Commands,
   cosy: cosyCommands,
+  mrfm: mrfmCommands,
+  domains: domainsCommands,
 };

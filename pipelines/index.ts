@@ -15,5 +15,9 @@ export async function createDefaultPipelineRegistry(): Promise<PipelineRegistry>
   registry.register((await import('./antibunching/pipeline.js')).g2PipelineFactory);
   // ==================== cosy-2d ====================
   registry.register((await import('./cosy/pipeline.js')).cosyPipelineFactory);
+  // ==================== mrfm-multislice, mrfm-xyz ====================
+  registry.register((await import('./mrfm/pipeline.js')).mrfmPipelineFactory);
+  // ==================== domain-imaging ====================
+  registry.register((await import('./domains/pipeline.js')).domainsPipelineFactory);
   return registry;
 }

@@ -118,6 +118,38 @@ class Common:
         self.assertEqual(self.b.p.wait(10), 0)
 
 
+class TestCurve(unittest.TestCase):
+    def test_only_allowed_client_keys_pass(self):
+        import tempfile
+        spub, ssec = zmq.curve_keypair()
+        cpub, csec = zmq.curve_keypair()
+        opub, osec = zmq.curve_keypair()
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"secretKey": ssec.decode(), "publicKey": spub.decode(), "allow": [cpub.decode()]}, f)
+        b = BridgeProcess("zi_mfli.py", "--curve", f.name)
+        try:
+            def client(pub, sec):
+                c = Client.__new__(Client)
+                c.ctx, c.n = zmq.Context.instance(), 0
+                c.s = c.ctx.socket(zmq.DEALER)
+                c.s.setsockopt(zmq.LINGER, 0)
+                c.s.setsockopt(zmq.RCVTIMEO, 1500)
+                c.s.curve_serverkey, c.s.curve_publickey, c.s.curve_secretkey = spub, pub, sec
+                c.s.connect(b.endpoint)
+                return c
+            good = client(cpub, csec)
+            r, _ = good.request("hello", {"protocols": [1]})
+            self.assertEqual(r["result"]["protocol"], 1)
+            good.close()
+            bad = client(opub, osec)
+            with self.assertRaises(zmq.Again):
+                bad.request("hello", {"protocols": [1]})
+            bad.close()
+        finally:
+            b.stop()
+            os.unlink(f.name)
+
+
 class TestSwabian(Common, unittest.TestCase):
     script, kind = "swabian_timetagger.py", "hbt"
 

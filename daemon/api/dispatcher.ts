@@ -27,6 +27,9 @@ export interface DispatcherOptions {
 }
 
 const REQUEST_KEYS = new Set(['id', 'method', 'params', 'jsonrpc']);
+
+/** sessions.frames reads running at once (each holds at most maxReplyBytes of frames); the rest wait their turn. */
+export const FRAMES_SLOTS = 2;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class Dispatcher {
@@ -39,9 +42,22 @@ export class Dispatcher {
     target: ControlTarget,
     private readonly opts: DispatcherOptions,
   ) {
+    let reading = 0;
+    const waiting: Array<() => void> = [];
     this.ctx = {
       target,
       maxReplyBytes: opts.maxReplyBytes,
+      framesSlot: async (read) => {
+        if (reading >= FRAMES_SLOTS) await new Promise<void>((r) => waiting.push(r));
+        else reading++;
+        try {
+          return await read();
+        } finally {
+          const next = waiting.shift();
+          if (next) next();
+          else reading--;
+        }
+      },
       validateCommand: (instrument, command, schema, params) => {
         const key = `${instrument}\u0000${command}`;
         let entry = this.commandSchemas.get(key);

@@ -26,6 +26,7 @@ const BY_NAME = new Map<string, number>([
   ['BINDING', ErrorCode.PLAN_BINDING],
   ['DISK_SPACE', ErrorCode.STORAGE_ERROR],
   ['SESSION_FILE', ErrorCode.STORAGE_ERROR],
+  ['SESSIONS_DIR', ErrorCode.STORAGE_ERROR],
   ['MODEL_FILE', ErrorCode.STORAGE_ERROR],
 ]);
 

@@ -20,6 +20,8 @@ export interface MethodContext {
   target: ControlTarget;
   /** Upper bound on payload bytes in one reply (sessions.frames). */
   maxReplyBytes: number;
+  /** Runs a sessions.frames read when one of the few read slots is free: at most that many replies' worth of frames are in memory at once, however many requests are pipelined. */
+  framesSlot<T>(read: () => Promise<T>): Promise<T>;
   /** Validates instruments.call params against the command's own schema (cached). */
   validateCommand(instrument: string, command: string, schema: Record<string, unknown>, params: unknown): Record<string, unknown>;
 }
@@ -146,7 +148,7 @@ export const METHODS: Record<string, MethodDef> = {
       }
       const id = (p.id as string | undefined) ?? (await c.target.sessionStatus(undefined)).id;
       const limit = (p.limit as number | undefined) ?? 1000;
-      const got = await c.target.sessionFrames(id, p.stream as string, fromSeq, toSeq, limit, c.maxReplyBytes);
+      const got = await c.framesSlot(async () => c.target.sessionFrames(id, p.stream as string, fromSeq, toSeq, limit, c.maxReplyBytes));
       const frames: Frame[] = Array.isArray(got) ? got : got.frames;
       const headers: Frame['header'][] = [];
       const parts: Uint8Array[] = [];

@@ -25,6 +25,12 @@ export interface ApiOptions {
   maxReplyBytes?: number;
   /** Requests handled concurrently before SERVER_BUSY [256]. */
   maxInFlight?: number;
+  /** Replies libzmq may hold for one client before it counts as blocked [16]. */
+  replyHighWaterMark?: number;
+  /** Bytes of unsent replies one client may have waiting before it is dropped [2 × maxReplyBytes + 1 MiB]. */
+  maxClientReplyBytes?: number;
+  /** A client whose replies stay blocked (it does not read) this long is dropped, ms [10000]. */
+  dropAfterMs?: number;
   /** Data PUB send high-water mark, messages per subscriber [1000]. */
   dataHighWaterMark?: number;
   /** Messages waiting in front of the PUB socket before dropping the oldest [10000]. */
@@ -67,6 +73,9 @@ export class ApiServer {
       maxRequestBytes: opts.maxRequestBytes ?? 1024 * 1024,
       maxReplyBytes: opts.maxReplyBytes ?? 64 * 1024 * 1024,
       maxInFlight: opts.maxInFlight ?? 256,
+      ...(opts.replyHighWaterMark !== undefined ? { replyHighWaterMark: opts.replyHighWaterMark } : {}),
+      ...(opts.maxClientReplyBytes !== undefined ? { maxClientReplyBytes: opts.maxClientReplyBytes } : {}),
+      ...(opts.dropAfterMs !== undefined ? { dropAfterMs: opts.dropAfterMs } : {}),
       lingerMs,
       log,
     });

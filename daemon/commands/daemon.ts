@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--no-demo', 'do not run the configured demo acquisition')
     .option('--control <addr>', 'control socket endpoint, overrides api.control (e.g. tcp://127.0.0.1:5555; env QSCOPE_CONTROL)', process.env.QSCOPE_CONTROL)
     .option('--data <addr>', 'data socket endpoint, overrides api.data (e.g. tcp://127.0.0.1:5556; env QSCOPE_DATA)', process.env.QSCOPE_DATA)
-    .option('--web <addr>', 'browser view HOST:PORT, overrides web.listen (e.g. 127.0.0.1:8090; a non-loopback address prints a token), or off')
+    .option('--web <addr>', 'browser view HOST:PORT, overrides web.listen (e.g. 127.0.0.1:8090; a non-loopback address prints a token), or off (env QSCOPE_WEB)', process.env.QSCOPE_WEB)
     .action(runDaemon);
 }
 

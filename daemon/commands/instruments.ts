@@ -1,12 +1,14 @@
 /**
  * `qscope instruments [ID]`: every instrument, or one with its channels and commands;
- * `qscope instruments call ID COMMAND key=value…`: one command (a quick move or read).
+ * `qscope instruments call ID COMMAND key=value…`: one command (a quick move or read);
+ * `qscope instruments probe [ADDRESS]`: serial ports on this machine, and what answers `*IDN?` at an address.
  */
 import type { Command } from 'commander';
 import { clientOptions, printJson, withClient, type ClientCliOptions } from './client-options.js';
 
 export function register(program: Command): void {
   const instruments = program.command('instruments');
+  registerProbe(instruments);
   clientOptions(
     instruments
       .command('call')
@@ -52,4 +54,63 @@ export function register(program: Command): void {
         }
       }),
   );
+}
+
+interface ProbeOptions {
+  baud?: string;
+  timeout: string;
+  eol: string;
+  json?: boolean;
+}
+
+function registerProbe(instruments: Command): void {
+  instruments
+    .command('probe')
+    .argument('[address]', 'tcp://HOST:PORT or serial:/dev/PATH to identify (*IDN?)')
+    .option('--baud <n>', 'serial baud rate', '115200')
+    .option('--timeout <ms>', 'reply timeout', '1000')
+    .option('--eol <lf|cr>', 'reply terminator of the instrument (SR830 over RS-232: cr)', 'lf')
+    .option('--json', 'print JSON')
+    .description('list serial ports (by-id names first) and identify the instrument at an address')
+    .action(async (address: string | undefined, o: ProbeOptions) => {
+      const { listSerialPorts } = await import('../../drivers/core/io/ports.js');
+      const { ports, note } = await listSerialPorts();
+      let identity: string | undefined;
+      if (address !== undefined) {
+        const { parseAddress } = await import('../../drivers/core/io/address.js');
+        const { Link } = await import('../../drivers/core/io/link.js');
+        const { lineFraming } = await import('../../drivers/core/io/framing.js');
+        try {
+          parseAddress(address);
+        } catch (err) {
+          process.stderr.write(`error: ${(err as Error).message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        const link = new Link({
+          id: 'probe',
+          address,
+          baudRate: Number(o.baud),
+          framing: lineFraming(o.eol === 'cr' ? 0x0d : 0x0a),
+          replyTimeoutMs: Number(o.timeout),
+          sync: { command: '*IDN?\n', matches: (r) => r.trim() !== '' },
+          reconnect: false,
+        });
+        try {
+          await link.open();
+          identity = (await link.query('*IDN?\n')).trim();
+        } catch (err) {
+          process.stderr.write(`error: ${address}: ${(err as Error).message}\n`);
+          process.exitCode = 1;
+        } finally {
+          await link.close();
+        }
+      }
+      // `--json` is also an option of `instruments` itself, which commander gives it first.
+      if (o.json || instruments.opts().json) return printJson({ ports, ...(note ? { note } : {}), ...(address ? { address, identity: identity ?? null } : {}) });
+      if (note) process.stdout.write(`# ${note}\n`);
+      if (ports.length === 0) process.stdout.write('no serial ports found\n');
+      for (const p of ports) process.stdout.write(`serial:${p.path}${p.device !== p.path ? ` -> ${p.device}` : ''}${p.manufacturer ? ` (${p.manufacturer})` : ''}\n`);
+      if (identity !== undefined) process.stdout.write(`${address}: ${identity}\n`);
+    });
 }

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { defaultConfigFile } from '../package.js';
 import { parsePositiveNumber } from './options.js';
-import { EXIT, collect, isInputError, message, parsePairs, processIO, resolveDeps, type CommandDeps } from './io.js';
+import { EXIT, collect, isInputError, message, parsePairs, processIO, resolveDeps, type CommandDeps, type CommandIO } from './io.js';
 
 export interface RunOptions {
   param: string[];
@@ -96,6 +96,8 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
       return isInputError(err) ? EXIT.badInput : EXIT.notCompleted;
     }
     io.err(`session ${id}: ${plan} running (${engine.store.pathOf(id)})\n`);
+    const estimate = engine.session(id).estimate;
+    if (estimate) io.err(`${describeEstimate(estimate.totalMs, estimate.upperBound, daemon.clock)}\n`);
     if (handleSignals) {
       onSigint = () => {
         io.err('\nabort requested: leaving instruments safe...\n');
@@ -103,7 +105,7 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
       };
       process.once('SIGINT', onSigint);
     }
-    const stopBar = io.progress ? await progressBar(engine, id) : () => undefined;
+    const stopBar = io.progress ? await progressBar(engine, id) : phaseLines(engine, id, io);
     const st = await engine.whenEnded(id);
     stopBar();
     io.out(`${st.id} ${st.state}: ${st.reason ?? ''} (${st.frames} frames, ${st.results} results, ${(st.elapsedNs / 1e9).toFixed(3)} s of experiment time)\n`);
@@ -114,19 +116,71 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
   }
 }
 
-/** A cli-progress bar on stderr fed by the engine's progress events; returns its stopper. */
-export async function progressBar(engine: import('../engine/engine.js').Engine, id: string): Promise<() => void> {
+/** `1 h 12 min`, `36 min`, `4.2 s`: a duration for people. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const min = s / 60;
+  if (min < 60) return `${Math.round(min)} min`;
+  const h = Math.floor(min / 60);
+  return `${h} h ${Math.round(min - 60 * h)} min`;
+}
+
+/** The estimate on the chosen clock: experiment time, and wall time unless the clock is virtual. */
+export function describeEstimate(totalMs: number, upperBound: boolean | undefined, clock: { kind: string; speed?: number }): string {
+  const bound = upperBound ? 'at most ' : 'about ';
+  const exp = `${bound}${formatDuration(totalMs)} of experiment time`;
+  if (clock.kind === 'virtual') return `estimated duration: ${exp}; on the virtual clock it runs as fast as the computer allows`;
+  const speed = clock.kind === 'scaled' ? (clock.speed ?? 1) : 1;
+  return `estimated duration: ${exp}, ${bound}${formatDuration(totalMs / speed)} of wall time${speed !== 1 ? ` at ×${speed}` : ' (real time; --speed N or --virtual go faster)'}`;
+}
+
+type Engine = import('../engine/engine.js').Engine;
+type Status = ReturnType<Engine['session']>;
+
+/** `raster 12/64 pixels`, or the plan's own progress when it has no phase. */
+function phaseText(st: Status): { name: string; done: number; total: number; left: string } {
+  const ph = st.phase;
+  const left = ph?.remainingMs !== undefined ? `~${formatDuration(ph.remainingMs)} left in phase` : '';
+  const total = st.estimate?.remainingMs !== undefined ? `, ~${formatDuration(st.estimate.remainingMs)} left` : '';
+  if (ph) return { name: `${ph.count ? `${ph.index + 1}/${ph.count} ` : ''}${ph.name}${ph.unit ? ` (${ph.unit})` : ''}`, done: ph.done, total: ph.total ?? 0, left: left + total };
+  return { name: st.progress.label ?? '', done: st.progress.done, total: st.progress.total ?? 0, left: total };
+}
+
+/**
+ * A cli-progress bar on stderr: the current phase with its own progress and time remaining (experiment
+ * time), and the frame count. Refreshed by the engine's events and every 250 ms of wall time (a long
+ * single step, like a 30 min calibration histogram, sends no events). Returns its stopper.
+ */
+export async function progressBar(engine: Engine, id: string): Promise<() => void> {
   const { SingleBar, Presets } = await import('cli-progress');
-  const total = engine.session(id).progress.total ?? 0;
-  const bar = new SingleBar({ format: ' {bar} {percentage}% | {value}/{total} {label} | {frames} frames', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
-  bar.start(total || 1, 0, { label: '', frames: 0 });
-  const sub = engine.events$.subscribe((e) => {
-    if (e.sessionId !== id) return;
-    if (e.status.progress.total) bar.setTotal(e.status.progress.total);
-    bar.update(e.status.progress.done, { label: e.status.progress.label ?? '', frames: e.status.frames });
-  });
+  const bar = new SingleBar({ format: ' {phase} {bar} {value}/{total} | {frames} frames | {left}', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+  bar.start(1, 0, { phase: '', frames: 0, left: '' });
+  const refresh = () => {
+    const st = engine.session(id);
+    const t = phaseText(st);
+    bar.setTotal(t.total || 1);
+    bar.update(t.done, { phase: t.name, frames: st.frames, left: t.left });
+  };
+  const sub = engine.events$.subscribe((e) => e.sessionId === id && refresh());
+  const timer = setInterval(refresh, 250);
   return () => {
+    clearInterval(timer);
     sub.unsubscribe();
+    refresh();
     bar.stop();
   };
+}
+
+/** Without a terminal: one line per phase entered (name, estimate) on stderr. Returns its stopper. */
+export function phaseLines(engine: Engine, id: string, io: CommandIO): () => void {
+  let shown = -1;
+  const sub = engine.events$.subscribe((e) => {
+    const ph = e.sessionId === id ? e.status.phase : undefined;
+    if (!ph || ph.index === shown) return;
+    shown = ph.index;
+    io.err(`phase ${ph.count ? `${ph.index + 1}/${ph.count}` : ph.index + 1}: ${ph.name}${ph.total !== undefined ? ` (${ph.total}${ph.unit ? ` ${ph.unit}` : ''})` : ''}${ph.estimateMs !== undefined ? `, estimated ${formatDuration(ph.estimateMs)} of experiment time` : ''}\n`);
+  });
+  return () => sub.unsubscribe();
 }

@@ -12,6 +12,11 @@ export function register(program: Command): void {
       const speed = typeof s.clock !== 'string' ? '' : typeof s.clockSpeed === 'number' ? `; ${s.clock} clock, ×${s.clockSpeed} (experiment seconds per wall second)` : `; ${s.clock} clock${s.clock === 'virtual' ? ', as fast as the computer allows' : ''}`;
       const lines = [`qscope ${s.version} at ${opts.control}: ${s.running ? `running session ${s.running}` : 'idle'}${speed}`];
       if (session) lines.push(`  session ${session.id}: plan ${session.plan}, ${session.state}${session.progress ? `, ${session.progress.done}/${session.progress.total ?? '?'}` : ''}`);
+      const phase = (s.session as { phase?: { name: string; index: number; count?: number; done: number; total?: number; unit?: string; remainingMs?: number } } | undefined)?.phase;
+      if (phase) {
+        const left = phase.remainingMs !== undefined ? `, ~${(phase.remainingMs / 1000).toFixed(phase.remainingMs < 10_000 ? 1 : 0)} s of experiment time left` : '';
+        lines.push(`  phase ${phase.count ? `${phase.index + 1}/${phase.count}` : phase.index + 1} ${phase.name}${phase.total !== undefined ? `: ${phase.done}/${phase.total}${phase.unit ? ` ${phase.unit}` : ''}` : ''}${left}`);
+      }
       for (const i of (s.instruments as Array<{ id: string; kind: string; state: string; owner?: string }> | undefined) ?? []) {
         lines.push(`  ${i.id.padEnd(12)} ${String(i.kind).padEnd(12)} ${i.state}${i.owner ? ` (owned by ${i.owner})` : ''}`);
       }

@@ -1,6 +1,7 @@
 /**
  * `qscope watch [STREAM]`: prints live frames (one line each: stream, seq,
- * t, shape, min/mean/max) and session status changes; on exit, the
+ * t, shape, and min/mean/max of the finite values — per column by name when
+ * the header names its columns) and session status changes; on exit, the
  * per-stream counts of frames received, missed (seq gaps) and backfilled.
  */
 import type { Command } from 'commander';
@@ -35,7 +36,7 @@ export function register(program: Command): void {
             }
             if (stream && m.stream !== stream) return;
             if (opts.json) process.stdout.write(JSON.stringify({ session: m.session, header: m.header, backfilled: m.backfilled }) + '\n');
-            else process.stdout.write(`${m.session} ${m.stream} seq=${m.header.seq} t=${(m.header.t / 1e6).toFixed(3)}ms ${m.header.dtype}[${m.header.shape.join('x')}] ${summary(m.payload)}${m.backfilled ? ' (backfilled)' : ''}\n`);
+            else process.stdout.write(`${m.session} ${m.stream} seq=${m.header.seq} t=${(m.header.t / 1e6).toFixed(3)}ms ${m.header.dtype}[${m.header.shape.join('x')}] ${summarize(m.payload, m.header.shape, (m.header as { columns?: unknown }).columns)}${m.backfilled ? ' (backfilled)' : ''}\n`);
             if (opts.count !== undefined && ++n >= opts.count) end();
           },
           complete: () => end(),
@@ -56,14 +57,38 @@ export function register(program: Command): void {
   );
 }
 
-function summary(p: ArrayLike<number | bigint>): string {
-  if (p.length === 0) return '';
+/** min/mean/max of the finite values; non-finite ones are counted, never averaged in. */
+function stats(values: number[]): string {
+  const finite = values.filter(Number.isFinite);
+  const bad = values.length - finite.length;
+  if (finite.length === 0) return bad ? `all ${bad} non-finite` : '';
   let min = Infinity, max = -Infinity, sum = 0;
-  for (let i = 0; i < p.length; i++) {
-    const v = Number(p[i]);
+  for (const v of finite) {
     if (v < min) min = v;
     if (v > max) max = v;
     sum += v;
   }
-  return `min=${min.toPrecision(4)} mean=${(sum / p.length).toPrecision(4)} max=${max.toPrecision(4)}`;
+  const p = (v: number) => Number(v.toPrecision(4));
+  const core = finite.length === 1 ? `${p(min)}` : `min=${p(min)} mean=${p(sum / finite.length)} max=${p(max)}`;
+  return bad ? `${core} (${bad} non-finite)` : core;
+}
+
+/**
+ * One frame's summary. With `columns` (header field naming the last dimension), one statistic per
+ * column by name (`g2=0.31 rateCps=4.1e+4 …`); else the statistics of the finite values.
+ */
+export function summarize(p: ArrayLike<number | bigint>, shape: readonly number[], columns?: unknown): string {
+  if (p.length === 0) return '';
+  const values = Array.from(p, Number);
+  const k = shape.at(-1) ?? values.length;
+  if (Array.isArray(columns) && columns.length === k && k > 0 && values.length % k === 0) {
+    return columns
+      .map((name, c) => {
+        const col: number[] = [];
+        for (let i = c; i < values.length; i += k) col.push(values[i]!);
+        return col.length === 1 ? `${String(name)}=${stats(col)}` : `${String(name)}: ${stats(col)}`;
+      })
+      .join(' ');
+  }
+  return stats(values);
 }

@@ -9,13 +9,13 @@
  * built under a temporary name and renamed into place only when complete, so
  * a bad folder leaves nothing behind.
  */
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeFrame, type Frame } from '../../drivers/core/frame.js';
 import { SessionStore, isSessionId, type StoreOptions } from '../store/store.js';
 import { SESSION_KIND, type Manifest } from '../../pipelines/core/manifest.js';
 import { decodeNpy, type NpyArray } from '../../drivers/core/npy.js';
-import { readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
+import { datasetFile, readDatasetJson, readDatasetNpy } from '../../drivers/core/dataset-files.js';
 
 /** Most arrays a foreign (non-qscope) dataset folder may hold: each becomes one frame. */
 export const MAX_FOREIGN_ARRAYS = 10_000;
@@ -53,14 +53,26 @@ function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** A `.png` of an export's raw stream as the u8 frame it was recorded as (its bytes). */
+function pngArray(path: string): NpyArray {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new DatasetError(`${path}: missing`);
+  }
+  return { dtype: 'u8', shape: [bytes.length], data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } as NpyArray;
+}
+
 /** Reads and checks a `qscope export` folder completely. */
 function loadSessionExport(dir: string, m: Manifest): Loaded {
   if (!Array.isArray(m.arrays) || typeof m.headers !== 'object' || m.headers === null) throw new DatasetError(`${join(dir, 'manifest.json')}: arrays and headers must be present in a qscope-session manifest`);
   const byStream = new Map<string, { kind: 'instrument' | 'result'; stacked?: NpyArray; t?: NpyArray; singles: { seq: number; a: NpyArray }[] }>();
   for (const a of m.arrays) {
     if (typeof a?.file !== 'string' || typeof a.stream !== 'string' || !Array.isArray(a.shape)) throw new DatasetError(`${join(dir, 'manifest.json')}: arrays[]: each entry needs a file, a stream and a shape`);
+    if (a.role === 'dataset' || a.role === 'map') continue; // derived at export; the raw streams are the session
     const path = join(dir, a.file);
-    const arr = readDatasetNpy(dir, a.file, 'arrays[].file');
+    const arr = a.role === 'image' ? pngArray(datasetFile(dir, a.file, 'arrays[].file')) : readDatasetNpy(dir, a.file, 'arrays[].file');
     if (arr.dtype !== a.dtype || !sameShape(arr.shape, a.shape)) {
       throw new DatasetError(`${path}: holds ${arr.dtype} (${arr.shape.join(', ')}) but manifest.json says ${a.dtype} (${a.shape.join(', ')})`);
     }
@@ -68,7 +80,7 @@ function loadSessionExport(dir: string, m: Manifest): Loaded {
     if (!s) byStream.set(a.stream, (s = { kind: a.kind, singles: [] }));
     if (a.role === 'frames') s.stacked = arr;
     else if (a.role === 't') s.t = arr;
-    else if (a.role === 'single') s.singles.push({ seq: Number(a.seq), a: arr });
+    else if (a.role === 'single' || a.role === 'image') s.singles.push({ seq: Number(a.seq), a: arr });
     else throw new DatasetError(`${join(dir, 'manifest.json')}: arrays[]: unknown role '${String(a.role)}'`);
   }
   const out: Loaded = { frames: [], events: [] };

@@ -39,6 +39,24 @@ export interface SessionProgress {
   label?: string;
 }
 
+/** The phase a session is in (PlanContext.phase), with its own progress and time remaining. */
+export interface PhaseStatus {
+  name: string;
+  /** 0-based index among the phases entered so far. */
+  index: number;
+  /** Number of phases the plan's estimate lists, when it lists them. */
+  count?: number;
+  done: number;
+  total?: number;
+  unit?: string;
+  /** Experiment time spent in the phase, ms. */
+  elapsedMs: number;
+  /** Expected experiment time of the phase, ms. */
+  estimateMs?: number;
+  /** Experiment time left in the phase, ms: from its progress rate once it has some, else from its estimate. */
+  remainingMs?: number;
+}
+
 export interface SessionStatus {
   id: string;
   plan: string;
@@ -51,6 +69,10 @@ export interface SessionStatus {
   /** Experiment time since the session started, ns. */
   elapsedNs: number;
   progress: SessionProgress;
+  /** The current phase, once the plan has entered one. */
+  phase?: PhaseStatus;
+  /** The plan's estimate of the whole run (experiment time, ms) and what is left of it. */
+  estimate?: { totalMs: number; upperBound?: boolean; remainingMs?: number };
   /** Instrument frames acquired. */
   frames: number;
   /** Pipeline results produced. */

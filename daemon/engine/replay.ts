@@ -160,7 +160,7 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     const config = row.config as { rig?: { seed?: number }; scene?: Record<string, unknown>; instruments?: Record<string, InstrumentConfig> };
     const source = new ReplaySource(reader, { seed: Number.isInteger(config.rig?.seed) ? config.rig!.seed! : 0, clock, ...(config.scene ? { scene: config.scene } : {}) });
 
-    const canRunPlan = !o.framesOnly && o.plans.has(row.plan) && config.instruments !== undefined && Object.values(config.instruments).every((c) => typeof c === "object" && c !== null && o.registry.get(c.kind, c.impl));
+    const canRunPlan = !o.framesOnly && o.plans.has(row.plan) && config.instruments !== undefined && Object.values(config.instruments).every((c) => typeof c === 'object' && c !== null && o.registry.get(c.kind, c.impl));
     let drivers: Map<string, Driver>;
     let plans: PlanRegistry;
     let planName: string;

@@ -10,9 +10,9 @@ import { DriverError } from '../../drivers/core/errors.js';
 import { makeFrame, type Frame, type Payload } from '../../drivers/core/frame.js';
 import type { Pipeline, PipelineOutput } from '../../pipelines/core/pipeline.js';
 import type { StopDecision } from '../../pipelines/core/stopping.js';
-import type { AcquireOptions, Plan, PlanContext } from '../../pipelines/core/plan.js';
+import type { AcquireOptions, PhaseOptions, Plan, PlanContext, PlanEstimate } from '../../pipelines/core/plan.js';
 import type { SessionWriter } from '../store/writer.js';
-import type { SessionFrame, SessionState, SessionStatus } from './api.js';
+import type { PhaseStatus, SessionFrame, SessionState, SessionStatus } from './api.js';
 import { SessionAbortedError, isRecordingExhausted } from './errors.js';
 
 /** A decision as recorded in the `events` table (type `decision`). */
@@ -121,6 +121,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
 
   /** What a driver fault does: the session's choice, else the plan's, else `fail`. */
   readonly onFault: 'fail' | 'suspend';
+  private phaseInfo: { name: string; index: number; done: number; total?: number; unit?: string; startMs: number; estimateMs?: number } | undefined;
 
   constructor(private readonly d: SessionRunDeps) {
     this.replaying = d.replay !== undefined;
@@ -219,6 +220,79 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     this.d.writer.event(this.tNs(), 'mark', 'plan', { type, data });
   }
 
+  phase(name: string, opts: PhaseOptions = {}): void {
+    const planned = this.estimate?.phases?.find((p) => p.name === name)?.ms;
+    const estimateMs = opts.estimateMs ?? planned;
+    this.phaseInfo = {
+      name,
+      index: this.phaseInfo ? this.phaseInfo.index + 1 : 0,
+      done: 0,
+      ...(opts.total !== undefined ? { total: opts.total } : {}),
+      ...(opts.unit !== undefined ? { unit: opts.unit } : {}),
+      startMs: this.now(),
+      ...(estimateMs !== undefined ? { estimateMs } : {}),
+    };
+    this.d.writer.event(this.tNs(), 'phase', 'plan', { name, ...opts, ...(estimateMs !== undefined ? { estimateMs } : {}) });
+    this.lastProgressNotice = -Infinity;
+    this.d.notify('progress', { ...this.progressInfo, phase: name });
+  }
+
+  phaseProgress(done: number): void {
+    if (!this.phaseInfo) throw new Error(`plan ${this.d.plan.name}: phaseProgress before any phase()`);
+    this.phaseInfo.done = done;
+    const now = performance.now();
+    if (now - this.lastProgressNotice < PROGRESS_NOTICE_MS && done !== this.phaseInfo.total) return;
+    this.lastProgressNotice = now;
+    this.d.notify('progress', { ...this.progressInfo, phase: this.phaseInfo.name });
+  }
+
+  /** The plan's estimate for these params (computed once). */
+  private get estimate(): PlanEstimate | undefined {
+    if (this.estimateCache === null) {
+      try {
+        this.estimateCache = this.d.plan.estimate?.(this.d.params);
+      } catch {
+        this.estimateCache = undefined;
+      }
+    }
+    return this.estimateCache;
+  }
+  private estimateCache: PlanEstimate | undefined | null = null;
+
+  private phaseStatus(): PhaseStatus | undefined {
+    const ph = this.phaseInfo;
+    if (!ph) return undefined;
+    const elapsedMs = this.now() - ph.startMs;
+    let remainingMs: number | undefined;
+    if (ph.total !== undefined && ph.done > 0) remainingMs = (elapsedMs * Math.max(0, ph.total - ph.done)) / ph.done;
+    else if (ph.estimateMs !== undefined) remainingMs = Math.max(0, ph.estimateMs - elapsedMs);
+    const count = this.estimate?.phases?.length;
+    return {
+      name: ph.name,
+      index: ph.index,
+      ...(count ? { count } : {}),
+      done: ph.done,
+      ...(ph.total !== undefined ? { total: ph.total } : {}),
+      ...(ph.unit !== undefined ? { unit: ph.unit } : {}),
+      elapsedMs,
+      ...(ph.estimateMs !== undefined ? { estimateMs: ph.estimateMs } : {}),
+      ...(remainingMs !== undefined ? { remainingMs } : {}),
+    };
+  }
+
+  /** The whole run: the estimate, and what is left (this phase's remaining + the later phases' estimates). */
+  private estimateStatus(phase: PhaseStatus | undefined): SessionStatus['estimate'] {
+    const e = this.estimate;
+    if (!e) return undefined;
+    let remainingMs: number | undefined;
+    if (this.isFinal()) remainingMs = 0;
+    else if (phase && e.phases) {
+      const i = e.phases.findIndex((p) => p.name === phase.name);
+      if (i >= 0 && phase.remainingMs !== undefined) remainingMs = phase.remainingMs + e.phases.slice(i + 1).reduce((a, p) => a + p.ms, 0);
+    } else if (!phase) remainingMs = Math.max(0, e.totalMs - this.now());
+    return { totalMs: e.totalMs, ...(e.upperBound ? { upperBound: true } : {}), ...(remainingMs !== undefined ? { remainingMs } : {}) };
+  }
+
   // ---- engine side ----
   owns(instrumentId: string): boolean {
     return !this.isFinal() && Object.values(this.d.instruments).includes(instrumentId);
@@ -238,6 +312,11 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
       ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),
       elapsedNs: this.durationNs ?? this.tNs(),
       progress: { ...this.progressInfo },
+      ...(() => {
+        const phase = this.phaseStatus();
+        const estimate = this.estimateStatus(phase);
+        return { ...(phase ? { phase } : {}), ...(estimate ? { estimate } : {}) };
+      })(),
       frames: this.frameCount,
       results: this.resultCount,
       recorded: this.d.writer.committed.frames + this.d.writer.committed.results,

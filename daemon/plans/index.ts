@@ -77,5 +77,8 @@ export async function createDefaultPlanRegistry(): Promise<PlanRegistry> {
   const registry = new PlanRegistry();
   registry.register((await import('../../pipelines/antibunching/plan.js')).antibunchingScanPlan);
   registry.register((await import('../../pipelines/cosy/plan.js')).cosy2dPlan);
+  const mrfm = await import('../../pipelines/mrfm/plan.js');
+  registry.register(mrfm.mrfmMultislicePlan).register(mrfm.mrfmXyzPlan);
+  registry.register((await import('../../pipelines/domains/plan.js')).domainImagingPlan);
   return registry;
 }

@@ -88,7 +88,7 @@ export class WebServer {
         this.log('warn', `web: websocket refused (${why})`, { host: req.headers.host, origin: req.headers.origin, remote: req.socket.remoteAddress });
         socket.end(`HTTP/1.1 ${code} ${code === 403 ? 'Forbidden' : code === 401 ? 'Unauthorized' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       };
-      if (req.url !== '/ws') return refuse(403, 'host');
+      if (req.url !== '/ws') return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       if (!this.access.hostAllowed(req.headers.host)) return refuse(403, 'host');
       if (!this.access.originAllowed(req.headers.origin)) return refuse(403, 'origin');
       if (!this.access.authorised(req.headers.cookie)) return refuse(401, 'token');

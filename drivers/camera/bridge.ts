@@ -25,7 +25,7 @@ interface Info {
 export class BridgeCamera extends BridgeDriver implements Camera {
   readonly kind = 'camera' as const;
   override readonly channels = CAMERA_CHANNELS;
-  override readonly commands = CAMERA_COMMANDS;
+  override readonly commands = { ...CAMERA_COMMANDS }; // own copy: the bridge's extra commands are added to it
   private info: Info | undefined;
   private readonly subject = new Subject<Frame<Float32Array>>();
   readonly frames$: Observable<Frame<Float32Array>> = this.subject.asObservable();

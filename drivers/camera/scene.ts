@@ -7,8 +7,8 @@
  * Presets: `cycloid` (an analytic Néel cycloid along x with `periodHr` sites,
  * a known texture for tests) and `annealed` (a texture annealed by the native
  * spin annealer, Type I or II; see pipelines/domains and native/spins.cc).
- * The annealed preset is provided by a texture source the rig registers
- * (`setTextureSource`), so this driver does not depend on the kernels.
+ * The annealed preset anneals one periodic texture with the native annealer
+ * when the camera first snaps (tests may pass another texture source).
  */
 import type { Rng } from '../core/rng.js';
 import type { Field } from './imaging.js';
@@ -23,6 +23,8 @@ export interface MagneticSceneConfig {
   periodHr?: number;
   /** annealed: Hamiltonian type 1 (exchange + DMI) or 2 (exchange + dipolar + anisotropy). */
   type?: 1 | 2;
+  /** annealed: Metropolis sweeps of the schedule (400). */
+  sweeps?: number;
 }
 
 export interface MagneticScene {
@@ -40,11 +42,18 @@ export const MAGNETIC_SCENE_SCHEMA = {
     sizeHr: { type: 'integer', minimum: 8, maximum: 1024, unit: '1' },
     periodHr: { type: 'number', exclusiveMinimum: 0, unit: '1' },
     type: { enum: [1, 2] },
+    sweeps: { type: 'integer', minimum: 0, maximum: 100000, unit: '1' },
   },
 } as const;
 
 /** Builds annealed textures [n, n, 3] for the `annealed` preset (async: the annealer runs off the event loop). */
-export type TextureSource = (type: 1 | 2, sizeHr: number, seed: number) => Promise<Float64Array>;
+export type TextureSource = (type: 1 | 2, sizeHr: number, seed: number, sweeps: number) => Promise<Float64Array>;
+
+/** The default source: the native annealer (native/spins.cc, decision 1500), the paper's parameters. */
+export const nativeTextures: TextureSource = async (type, n, seed, sweeps) => {
+  const { annealSpins } = await import('../../native/index.js');
+  return (await annealSpins({ type, n }, { t0: 1.5, t1: 0.01, sweeps, alignSweeps: 50, seed })).spins;
+};
 
 /** Builds the scene; a promise because an annealed texture takes a native run. */
 export async function buildMagneticScene(config: unknown, rng: Rng, textures?: TextureSource): Promise<MagneticScene> {
@@ -65,8 +74,7 @@ export async function buildMagneticScene(config: unknown, rng: Rng, textures?: T
         data[o + 2] = Math.cos(th);
       }
   } else {
-    if (!textures) throw new Error('scene.magnetic: preset annealed needs the spin annealer (pass a texture source)');
-    data = await textures(c.type ?? 2, n, rng.nextU32());
+    data = await (textures ?? nativeTextures)(c.type ?? 2, n, rng.nextU32(), c.sweeps ?? 400);
     if (data.length !== n * n * 3) throw new RangeError(`scene.magnetic: texture source gave ${data.length} values, expected ${n * n * 3}`);
   }
   return { spins: { data, rows: n, cols: n, channels: 3 }, hrPixelNm };

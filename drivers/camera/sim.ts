@@ -73,8 +73,9 @@ export class SimulatedCamera extends SimulatedDriver implements Camera {
   private currentRoi: CameraRoi;
   private currentBinning: number;
   private readonly s: Required<Omit<CameraSimSettings, 'faults' | 'roi' | 'mode' | 'sensorPx' | 'binning' | 'pixelSizeNm'>>;
-  private readonly sceneP: Promise<MagneticScene>;
+  private sceneP: Promise<MagneticScene> | undefined;
   private scene: MagneticScene | undefined;
+  private readonly textures: TextureSource | undefined;
   private readonly subject = new Subject<Frame<Float32Array>>();
   readonly frames$: Observable<Frame<Float32Array>> = this.subject.asObservable();
   private seq = 0;
@@ -99,9 +100,21 @@ export class SimulatedCamera extends SimulatedDriver implements Camera {
       illuminationNonUniformity: settings.illuminationNonUniformity ?? 0.1,
       noiseAt1ms: settings.noiseAt1ms ?? 0.3,
     };
-    this.sceneP = world.scene('magnetic', (cfg, rng) => buildMagneticScene(cfg, rng, textures));
-    // A failed scene build surfaces at connect(); keep the rejection handled meanwhile.
-    this.sceneP.catch(() => undefined);
+    this.textures = textures;
+  }
+
+  /**
+   * The sample, built on first use (an annealed texture takes a native run, so
+   * a rig that never snaps never pays for it) and shared through the world.
+   */
+  private async sample(): Promise<MagneticScene> {
+    if (this.scene) return this.scene;
+    this.sceneP ??= this.world.scene('magnetic', (cfg, rng) => buildMagneticScene(cfg, rng, this.textures));
+    const scene = await this.sceneP;
+    const f = this.sensor.pixelSizeNm / scene.hrPixelNm;
+    if (!Number.isInteger(f)) throw new RangeError(`${this.id}.pixelSizeNm: ${this.sensor.pixelSizeNm} nm is not a whole number of HR sites (${scene.hrPixelNm} nm)`);
+    this.scene = scene;
+    return scene;
   }
 
   get roi(): Readonly<CameraRoi> {
@@ -113,9 +126,6 @@ export class SimulatedCamera extends SimulatedDriver implements Camera {
 
   protected override async doConnect(): Promise<void> {
     await super.doConnect();
-    this.scene = await this.sceneP;
-    const f = this.sensor.pixelSizeNm / this.scene.hrPixelNm;
-    if (!Number.isInteger(f)) throw new RangeError(`${this.id}.pixelSizeNm: ${this.sensor.pixelSizeNm} nm is not a whole number of HR sites (${this.scene.hrPixelNm} nm)`);
     this.seq = 0;
   }
 
@@ -134,6 +144,7 @@ export class SimulatedCamera extends SimulatedDriver implements Camera {
     if (this.exposing) throw new BusyError(this.id, 'snap');
     if (opts.signal?.aborted) throw new AbortedError(this.id, 'snap');
     await this.operation('snap');
+    await this.sample();
     this.exposing = true;
     this.setState('busy');
     const roi = { ...this.currentRoi };

@@ -23,7 +23,7 @@ export interface ForceBridgeSettings extends BridgeSettings {
 export class BridgeForce extends BridgeDriver implements ForceSensor {
   readonly kind = 'force' as const;
   override readonly channels = FORCE_CHANNELS;
-  override readonly commands = FORCE_COMMANDS;
+  override readonly commands = { ...FORCE_COMMANDS }; // own copy: the bridge's extra commands are added to it
   private s: ForceSensorSettings | undefined;
   private readonly quadSubject = new Subject<Frame<Float64Array>>();
   readonly quadratures$: Observable<Frame<Float64Array>> = this.quadSubject.asObservable();

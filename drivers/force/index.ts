@@ -1,6 +1,7 @@
 /** Force-sensor factories of kind `force` (registered in drivers/index.ts). */
 import { instrumentSchema, type DriverFactory } from '../core/registry.js';
 import { FAULT_SETTINGS_SCHEMA } from '../core/simulated.js';
+import { LINK_SETTINGS_SCHEMA, checkLinkSettings } from '../core/io/address.js';
 import { bridgeFactory } from '../core/bridge/factory.js';
 import { FORCE_SETTINGS_SCHEMA } from './interface.js';
 
@@ -24,6 +25,26 @@ export const forceSimFactory: DriverFactory = {
   },
 };
 
+/** `impl: sr830` — an SRS SR830 / SR860 lock-in reading the resonator (drivers/force/sr830/). */
+export const forceSr830Factory: DriverFactory = {
+  kind: 'force',
+  impl: 'sr830',
+  schema: instrumentSchema('force', 'sr830', {
+    ...LINK_SETTINGS_SCHEMA,
+    ...FORCE_SETTINGS_SCHEMA,
+    model: { enum: ['sr830', 'sr860'] },
+    anPerVolt: { type: 'number', exclusiveMinimum: 0, unit: 'aN/V', description: 'Force per volt of X/Y at the lock-in (the resonator calibration).' },
+    timeConstantS: { type: 'number', exclusiveMinimum: 0, unit: 's', description: 'Applied at the first connect (rounded up to the lock-in table).' },
+    sensitivityV: { type: 'number', exclusiveMinimum: 0, unit: 'V' },
+    referenceHz: { type: 'number', exclusiveMinimum: 0, unit: 'Hz' },
+  }),
+  check: (c) => [...checkLinkSettings(c), ...(c.anPerVolt === undefined ? [{ path: ['anPerVolt'], message: 'required: force per volt of X/Y, aN/V' }] : [])],
+  async create(id, config, ctx) {
+    const { Sr830Force } = await import('./sr830/driver.js');
+    const { kind: _kind, impl: _impl, ...settings } = config;
+    return new Sr830Force(id, ctx.clock, settings as never, ctx.log);
+  },
+};
 /** `impl: bridge` — the resonator's lock-in behind a bridge (drivers/force/bridge.ts, docs/BRIDGE.md; e.g. a Zurich Instruments MFLI). */
 export const forceBridgeFactory: DriverFactory = bridgeFactory(
   'force',

@@ -27,6 +27,7 @@ import {
   type VarianceRequest,
 } from './interface.js';
 import { independentSamples, sampleVariance, thermalVariance } from './model.js';
+import { buildMrfmScene, type MrfmScene } from './scene.js';
 
 /** σ_spin² in aN² that the sample produces for `pulse` with the stage at `stageNm` (x, y, z). */
 export type SpinVarianceSource = (pulse: RfPulse, stageNm: [number, number, number], geometry: ResonatorGeometry) => number;
@@ -37,7 +38,7 @@ export interface ForceSimSettings extends Partial<ForceSensorSettings> {
   /** Spin correlation time τ_m of the sample, ms (Table 1: 20). */
   spinCorrelationMs?: number;
   faults?: FaultSettings;
-  /** The sample's signal (default: the world's `mrfm` scene, drivers/force/scene.ts). */
+  /** The sample's signal (default: the world's `mrfm` scene, drivers/force/scene.ts); tests pass their own. */
   source?: SpinVarianceSource;
 }
 
@@ -52,7 +53,8 @@ export class SimulatedForce extends SimulatedDriver implements ForceSensor {
   private readonly s: ForceSensorSettings;
   private readonly rfId: string | undefined;
   private readonly tauS: number;
-  private readonly source: SpinVarianceSource;
+  private readonly source: SpinVarianceSource | undefined;
+  private scene: MrfmScene | undefined;
   private readonly quadSubject = new Subject<Frame<Float64Array>>();
   private readonly quadRng: Rng;
   private quadSeq = 0;
@@ -63,10 +65,11 @@ export class SimulatedForce extends SimulatedDriver implements ForceSensor {
     const { rf, spinCorrelationMs, faults: _f, source, ...rest } = settings;
     this.s = checkForceSettings(id, { ...DEFAULT_FORCE_SETTINGS, ...rest });
     this.rfId = rf;
-    const tau = spinCorrelationMs ?? 20;
+    this.source = source;
+    if (!source) this.scene = world.scene('mrfm', buildMrfmScene);
+    const tau = spinCorrelationMs ?? this.scene?.tauMs ?? 20;
     if (!(tau > 0) || !Number.isFinite(tau)) throw new RangeError(`${id}.spinCorrelationMs: must be a finite number > 0, got ${tau}`);
     this.tauS = tau / 1000;
-    this.source = source ?? (() => 0);
     this.quadRng = world.rng(`quadratures/${id}`);
     this.quadratures$ = this.quadSubject.asObservable();
   }
@@ -86,6 +89,8 @@ export class SimulatedForce extends SimulatedDriver implements ForceSensor {
       pulses = armedPulses(this.world.state, this.rfId);
       if (!pulses[req.pulse]) throw new DriverError('CONFIG', this.id, `pulse ${req.pulse}: no such pulse in the armed rf table (${pulses.length} pulses armed)`);
       stage = this.world.state.focusNm ? ([...this.world.state.focusNm] as [number, number, number]) : undefined;
+      // the sample's noiseless images for this table (native, off the event loop; the clock waits)
+      if (stage && this.scene) await this.clock.hold(this.scene.prepare(pulses, this.scene.offsetNm(stage[2]), this.s.geometry));
       this.setState('busy');
       try {
         await this.wait(req.Tm * 1000);
@@ -100,7 +105,7 @@ export class SimulatedForce extends SimulatedDriver implements ForceSensor {
     const pulse = pulses[req.pulse]!;
     const thVar = thermalVariance(this.s.sThAnPerRtHz, this.s.bandwidthHz);
     const k = independentSamples(req.Tm, this.tauS);
-    const spinVar = stage ? this.source(pulse, stage, this.s.geometry) : 0;
+    const spinVar = !stage ? 0 : this.source ? this.source(pulse, stage, this.s.geometry) : this.scene!.variance(pulse, stage, this.s.geometry);
     const m = this.world.measure(`${this.id}.variance`, () => {
       const r = sampleVariance(this.rng, spinVar, thVar, k, pulses.length);
       const samples = Math.max(2, Math.round(req.Tm * this.s.lockinRateHz));

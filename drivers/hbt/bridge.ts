@@ -16,7 +16,7 @@ import { checkGeometry, type HbtGeometry } from './model.js';
 export class BridgeHbt extends BridgeDriver implements HbtCorrelator {
   readonly kind = 'hbt';
   override readonly channels = HBT_CHANNELS;
-  override readonly commands = HBT_COMMANDS;
+  override readonly commands = { ...HBT_COMMANDS }; // own copy: the bridge's extra commands are added to it
   private geom: HbtGeometry | undefined;
 
   constructor(id: string, clock: Clock, settings: BridgeSettings) {

@@ -71,12 +71,23 @@ export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
   // The CNN (method 'cnn', or a later `reconstruct`) runs in a worker on wasm (cnn-worker.ts).
   models: () => ({ g2cnn: { dir: defaultModelDir(), tfBackend: 'wasm' } }),
   total: (p) => p.nx * p.ny,
+  // Upper bound: every raster pixel dwelling maxDwellS (early stopping usually ends sooner); moves take ms.
+  estimate: (p) => {
+    const phases = [
+      { name: 'pre-scan', ms: p.prescanPixels * p.prescanPixels * p.prescanDwellMs },
+      { name: 'calibration', ms: p.calibrationS * 1000 },
+      { name: 'raster', ms: p.nx * p.ny * (p.earlyStop ? p.maxDwellS : Math.ceil((p.maxDwellS * 1000) / p.integrationMs) * p.integrationMs / 1000) * 1000 },
+      { name: 'reconstruction', ms: 100 },
+    ];
+    return { totalMs: phases.reduce((a, x) => a + x.ms, 0), phases, upperBound: p.earlyStop };
+  },
   async run(ctx) {
     const p = ctx.params;
     const at = (i: number, n: number) => (i - (n - 1) / 2) * (p.fieldSizeNm / n);
     const move = (x: number, y: number) => ctx.call('scanner', 'moveTo', { x, y, z: p.zNm });
 
     // 1. PL pre-scan.
+    ctx.phase('pre-scan', { total: p.prescanPixels * p.prescanPixels, unit: 'pixels' });
     let best = { x: p.centerXNm, y: p.centerYNm, rate: -1 };
     for (let iy = 0; iy < p.prescanPixels; iy++)
       for (let ix = 0; ix < p.prescanPixels; ix++) {
@@ -86,15 +97,18 @@ export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
         const [f] = await ctx.acquire('correlator', 'countRate', { integrationMs: p.prescanDwellMs }, { channel: 'rate', fields: { phase: 'prescan', ix, iy } });
         const rate = (f as Frame).payload[0]!;
         if (rate > best.rate) best = { x, y, rate };
+        ctx.phaseProgress(iy * p.prescanPixels + ix + 1);
       }
     ctx.mark('brightest', best);
 
-    // 2. Calibration on the brightest spot.
+    // 2. Calibration on the brightest spot: one long histogram (its time remaining counts down from the estimate).
+    ctx.phase('calibration');
     await move(best.x, best.y);
     await ctx.acquire('correlator', 'histogram', { integrationMs: p.calibrationS * 1000 }, { channel: 'histogram', fields: { phase: 'calibration', xNm: best.x, yNm: best.y } });
 
     // 3. Raster with per-pixel early stopping.
     const maxChunks = Math.ceil((p.maxDwellS * 1000) / p.integrationMs);
+    ctx.phase('raster', { total: p.nx * p.ny, unit: 'pixels' });
     for (let iy = 0; iy < p.ny; iy++)
       for (let ix = 0; ix < p.nx; ix++) {
         const pixel = iy * p.nx + ix;
@@ -104,9 +118,11 @@ export const antibunchingScanPlan: Plan<AntibunchingScanParams> = {
           if ((await ctx.shouldStop({ pixel })).stop) break;
         }
         ctx.progress(pixel + 1, `pixel ${pixel + 1}/${p.nx * p.ny}`);
+        ctx.phaseProgress(pixel + 1);
       }
 
     // 4. Drift check at the calibration spot; the pipeline emits the maps on it.
+    ctx.phase('reconstruction');
     await move(best.x, best.y);
     await ctx.acquire('correlator', 'countRate', { integrationMs: 100 }, { channel: 'rate', fields: { phase: 'final', calibrationRate: best.rate } });
   },

@@ -13,6 +13,14 @@ export interface Axis {
   step: number;
 }
 
+/** One axis of one array: its name and unit, and where it is a regular grid, its start and step. */
+export interface ArrayAxis {
+  name: string;
+  unit: string;
+  start?: number;
+  step?: number;
+}
+
 /** One array of a qscope session export. */
 export interface ManifestArray {
   /** File name of the .npy, relative to the folder. */
@@ -21,11 +29,20 @@ export interface ManifestArray {
   stream: string;
   /** `instrument` frames or pipeline `result`s. */
   kind: 'instrument' | 'result';
-  /** `frames`: stacked frames, axis 0 = seq; `t`: their times (ns, f64); `single`: one frame per file. */
-  role: 'frames' | 't' | 'single';
+  /**
+   * Raw streams (under `raw/`): `frames`: stacked frames, axis 0 = seq; `t`: their times (ns, f64);
+   * `single`: one frame per file; `image`: one PNG-encoded frame per `.png` file.
+   * At the top: `dataset`: an array of the experiment's dataset kind; `map`: the last value of a 2D result.
+   */
+  role: 'frames' | 't' | 'single' | 'image' | 'dataset' | 'map';
   dtype: string;
   shape: number[];
+  /** Unit of the values. */
   unit?: string;
+  /** One entry per dimension (none for `image`). */
+  axes?: ArrayAxis[];
+  /** What the values are, for people and plots (NeXus `long_name`). */
+  longName?: string;
   /** For `single`: the frame's seq. */
   seq?: number;
 }

@@ -250,3 +250,21 @@ export function ssim(estimate: NumericArray, reference: NumericArray, shape: rea
 }
 
 // ==================== later experiments ====================
+
+// ==================== domain-imaging (domains) metrics ====================
+
+/**
+ * Spin correlation ⟨S·S′⟩: the mean over sites of the dot product of the
+ * estimated and reference spins, arrays [..., C] with C components per site
+ * (C = 1: S_z·S_z′). 1 for identical unit spins, 0 for unrelated ones.
+ * (MSE and PSNR of spin maps are `mse` and `psnr` with max = 2 over every component value.)
+ */
+export function spinCorrelation(estimate: NumericArray, reference: NumericArray, components: number): number {
+  checkSameLength(estimate, reference, ['estimate', 'reference']);
+  if (!Number.isInteger(components) || components < 1 || estimate.length % components !== 0) {
+    throw new RangeError(`components: must be a positive integer dividing the length ${estimate.length}, got ${components}`);
+  }
+  let s = 0;
+  for (let i = 0; i < estimate.length; i++) s += estimate[i]! * reference[i]!;
+  return s / (estimate.length / components);
+}

@@ -56,8 +56,35 @@ export interface Plan<P = Record<string, unknown>> {
   models?(params: P): Readonly<Record<string, PlanModel>>;
   /** Total of the plan's progress unit (pixels, points, frames), for progress bars. */
   total?(params: P): number;
+  /**
+   * Estimated experiment time of a run with these params, and of each phase in
+   * the order `run` enters them (names as passed to `ctx.phase`). Printed
+   * before a run (converted to wall time on the chosen clock) and used for the
+   * time remaining until progress gives a better estimate. `upperBound`: the
+   * estimate is a maximum (e.g. early stopping usually ends sooner).
+   */
+  estimate?(params: P): PlanEstimate;
   /** The acquisition. Return normally to complete the session; throw to fail it. */
   run(ctx: PlanContext<P>): Promise<void>;
+}
+
+/** Estimated experiment time of a plan run (see `Plan.estimate`). */
+export interface PlanEstimate {
+  /** ms of experiment time. */
+  totalMs: number;
+  /** Per phase, in order: ms of experiment time. */
+  phases?: { name: string; ms: number }[];
+  upperBound?: boolean;
+}
+
+/** Options of `PlanContext.phase`. */
+export interface PhaseOptions {
+  /** Amount of work in the phase (in `unit`), for its own progress. */
+  total?: number;
+  /** Unit of `total` (pixels, points, histograms); default none. */
+  unit?: string;
+  /** Expected experiment time of the phase, ms (default: from `Plan.estimate`), until progress gives a better one. */
+  estimateMs?: number;
 }
 
 export interface AcquireOptions {
@@ -112,4 +139,13 @@ export interface PlanContext<P = Record<string, unknown>> {
   progress(done: number, label?: string): void;
   /** Records a plan event (pixel/slice boundaries, masks used): `type` plus JSON data. */
   mark(type: string, data?: unknown): void;
+  /**
+   * Enters a named phase (`pre-scan`, `calibration`, `raster`, `reconstruction`):
+   * recorded as a `phase` event; the session status then shows the phase with
+   * its own progress and time remaining (sessions.status, daemon.status, the
+   * CLI's progress line, the web view).
+   */
+  phase(name: string, opts?: PhaseOptions): void;
+  /** Work done in the current phase (of its `total`). */
+  phaseProgress(done: number): void;
 }

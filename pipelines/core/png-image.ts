@@ -18,6 +18,30 @@ export interface PngImageOptions {
   unit?: string;
   /** Screen pixels per data pixel (default: so the image is ≥ 256 px wide). */
   zoom?: number;
+  /**
+   * Labelled axes with ticks: `x` along the columns (bottom), `y` along the rows (left, row 0 at the top);
+   * the value of column c is `start + c·step` (label e.g. `t2 (ms)`).
+   */
+  axes?: { x: PngAxis; y: PngAxis };
+}
+
+export interface PngAxis {
+  label: string;
+  start: number;
+  step: number;
+}
+
+/** About `n` round tick values covering [a, b]. */
+function ticks(a: number, b: number, n = 5): number[] {
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const p10 = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p10).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Math.abs(v) < 1e-12 * step ? 0 : v);
+  return out;
 }
 
 // Viridis, 9 anchor colours, linearly interpolated.
@@ -54,6 +78,9 @@ const FONT: Record<string, number[]> = {
   r: [0, 7, 4, 4, 4], s: [7, 4, 7, 1, 7], t: [4, 7, 4, 4, 7], u: [0, 5, 5, 5, 7], w: [0, 5, 7, 7, 7], x: [0, 5, 2, 5, 5],
   G: [7, 4, 5, 5, 7], L: [4, 4, 4, 4, 7], N: [5, 7, 7, 5, 5], P: [7, 5, 7, 4, 4], M: [5, 7, 7, 5, 5], H: [5, 5, 7, 5, 5],
   W: [5, 5, 7, 7, 5], F: [7, 4, 6, 4, 4], D: [6, 5, 5, 5, 6], C: [7, 4, 4, 4, 7], S: [7, 4, 7, 1, 7], T: [7, 2, 2, 2, 2],
+  k: [4, 5, 6, 5, 5], z: [0, 7, 1, 2, 7], f: [3, 4, 6, 4, 4], y: [0, 5, 7, 1, 6], b: [4, 6, 5, 5, 6], v: [0, 5, 5, 5, 2],
+  A: [2, 5, 7, 5, 5], B: [6, 5, 6, 5, 6], E: [7, 4, 6, 4, 7], I: [7, 2, 2, 2, 7], K: [5, 5, 6, 5, 5], O: [7, 5, 5, 5, 7],
+  R: [6, 5, 6, 5, 5], U: [5, 5, 5, 5, 7], X: [5, 5, 2, 5, 5], Y: [5, 5, 2, 2, 2], Z: [7, 1, 2, 4, 7], ',': [0, 0, 0, 2, 4],
 };
 
 function drawText(png: PNG, text: string, x0: number, y0: number, scale: number, rgb: [number, number, number]): void {
@@ -106,14 +133,14 @@ export function renderMapPng(values: ArrayLike<number>, o: PngImageOptions): Buf
   if (hi <= lo) hi = lo + 1;
   const zoom = o.zoom ?? Math.max(1, Math.ceil(256 / nx));
   const s = 2; // text scale
-  const margin = 8;
+  const margin = 8 + (o.axes ? 7 * 4 * s : 0);
   const titleH = o.title ? 5 * s + 8 : 0;
   const imgW = nx * zoom;
   const imgH = ny * zoom;
   const barW = 16;
   const labelW = 9 * 4 * s;
   const width = margin + imgW + 12 + barW + 6 + labelW + margin;
-  const height = margin + titleH + imgH + 8 + 5 * s + 8 + margin;
+  const height = margin + titleH + imgH + 8 + 5 * s + 8 + (o.axes ? 2 * (5 * s + 10) : 0) + 8;
   const png = new PNG({ width, height });
   fill(png, 0, 0, width, height, [255, 255, 255]);
   const ox = margin;
@@ -128,6 +155,26 @@ export function renderMapPng(values: ArrayLike<number>, o: PngImageOptions): Buf
   drawText(png, formatTick((lo + hi) / 2), bx + barW + 6, oy + imgH / 2 - 5, s, [0, 0, 0]);
   drawText(png, formatTick(lo), bx + barW + 6, oy + imgH - 5 * s, s, [0, 0, 0]);
   if (o.unit) drawText(png, o.unit, bx, oy + imgH + 8, s, [0, 0, 0]);
+  if (o.axes) {
+    // Ticks and labels: x under the image, y left of it (values at pixel centres).
+    const { x, y } = o.axes;
+    const tx = ticks(x.start, x.start + (nx - 1) * x.step);
+    for (const v of tx) {
+      const px = ox + Math.round(((v - x.start) / x.step + 0.5) * zoom);
+      fill(png, px, oy + imgH, 1, 5, [0, 0, 0]);
+      const label = formatTick(v);
+      drawText(png, label, px - label.length * 2 * s, oy + imgH + 7, s, [0, 0, 0]);
+    }
+    drawText(png, x.label, ox + imgW / 2 - x.label.length * 2 * s, oy + imgH + 7 + 5 * s + 6, s, [0, 0, 0]);
+    const ty = ticks(y.start, y.start + (ny - 1) * y.step);
+    for (const v of ty) {
+      const py = oy + Math.round(((v - y.start) / y.step + 0.5) * zoom);
+      fill(png, ox - 5, py, 5, 1, [0, 0, 0]);
+      const label = formatTick(v);
+      drawText(png, label, ox - 7 - label.length * 4 * s, py - 2 * s, s, [0, 0, 0]);
+    }
+    drawText(png, y.label, 4, 8, s, [0, 0, 0]);
+  }
   // Scale bar: a round length near a quarter of the field.
   if (o.pixelSizeNm && o.pixelSizeNm > 0) {
     const field = nx * o.pixelSizeNm;

@@ -16,7 +16,8 @@ const train: OfflineCommand = {
   description: 'train DLNet (cosy-2d map completion) on simulated maps; checkpointed every epoch, resumable',
   options: [
     { flags: '--checkpoint <dir>', description: 'checkpoint folder (resumes from it when present)', default: 'train-runs/cosy' },
-    { flags: '--out <dir>', description: 'where the finished model is written', default: 'pipelines/cosy/model' },
+    { flags: '--out <dir>', description: 'where the finished model is written (default: a new folder models/cosy-<time>; the committed pipelines/cosy/model only when named, with --force)' },
+    { flags: '--force', description: 'write into a non-empty --out (e.g. replace the committed model)' },
     { flags: '--seed <n>', description: 'seed of the simulated data and the initial weights', default: '8' },
     { flags: '--epochs <n>', description: 'epochs to reach (counting epochs already in the checkpoint)', default: '20' },
     { flags: '--maps <n>', description: 'distinct simulated training maps', default: '1536' },
@@ -25,6 +26,9 @@ const train: OfflineCommand = {
     { flags: '--levels <n>', description: 'stride-2 poolings (paper: 4)', default: '4' },
   ],
   async run(opts) {
+    const { checkOutDir, newModelDir } = await import('../core/out-dir.js');
+    const out = typeof opts.out === 'string' ? opts.out : newModelDir('cosy');
+    checkOutDir(out, opts.force === true);
     const { loadWasmTf } = await import('./wasm-grad.js');
     const { trainDLNet, DEFAULT_TRAIN } = await import('./train.js');
     const { saveModel, loadModel } = await import('./model-io.js');
@@ -44,7 +48,6 @@ const train: OfflineCommand = {
       net: { base: intOption(opts, 'base'), levels: intOption(opts, 'levels') },
       log,
     });
-    const out = String(opts.out);
     await saveModel(tf, await loadModel(tf, checkpointDir), out);
     await writeFile(join(out, 'training.json'), JSON.stringify(progress, null, 2));
     // The model card's held-out numbers, recomputed from the written model (the regression test checks them).

@@ -11,7 +11,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { renderMapPng } from '../core/png-image.js';
+import { fftshift2 } from '../core/fftshift.js';
+
+export { fftshift2 };
+import type { ArrayAxis } from '../core/manifest.js';
 import type { RecordedSession } from '../core/recorded-session.js';
 import type { SessionExporter } from '../core/exporter.js';
 import { encodeNpy } from '../../drivers/core/npy.js';
@@ -136,15 +140,28 @@ export const exportCosy: SessionExporter = (reader: RecordedSession, dir: string
     map[k] = seen[k] ? (map[k]! * seen[k]! + v) / (seen[k]! + 1) : v;
     seen[k]!++;
   }
-  const files = ['map.npy'];
+  const ax = cosyAxes(grid);
+  const files = ['map.npy', 'map.png'];
   writeFileSync(join(dir, 'map.npy'), encodeNpy(map, [grid.n1, grid.n2]));
-  for (const [name, file] of [['cosy.map', 'recon.npy'], ['cosy.spectrum', 'spectrum.npy'], ['cosy.mask', 'mask.npy']] as const) {
+  writeCosyPng(join(dir, 'map.png'), map, grid, { title: 'measured P(ms=0)' });
+  const arrays: NonNullable<ReturnType<SessionExporter>['arrays']> = [
+    { file: 'map.npy', role: 'dataset', dtype: 'f64', shape: [grid.n1, grid.n2], unit: '1', axes: ax.time, longName: 'measured NV population P(ms=0), NaN where not sampled' },
+  ];
+  // The last reconstruction, spectrum (fftshifted here: zero frequency in the middle) and mask, with their images.
+  const outputs = [
+    { stream: 'cosy.map', file: 'recon', title: 'reconstruction', longName: 'reconstructed time-domain map', unit: '1', spectrum: false },
+    { stream: 'cosy.spectrum', file: 'spectrum', title: 'spectrum (2D FFT)', longName: '2D spectrum magnitude, zero frequency in the middle', unit: 'a.u.', spectrum: true },
+    { stream: 'cosy.mask', file: 'mask', title: 'sampled points', longName: 'sampling mask (1 = measured)', unit: '1', spectrum: false },
+  ];
+  for (const o of outputs) {
     let last;
-    for (const f of reader.frames('results', name)) last = f;
-    if (last) {
-      writeFileSync(join(dir, file), encodeNpy(last.payload, last.header.shape));
-      files.push(file);
-    }
+    for (const f of reader.frames('results', o.stream)) last = f;
+    if (!last) continue;
+    const values = o.spectrum ? fftshift2(last.payload as ArrayLike<number>, grid.n1, grid.n2) : Float64Array.from(last.payload as ArrayLike<number>);
+    writeFileSync(join(dir, `${o.file}.npy`), encodeNpy(values, [grid.n1, grid.n2]));
+    writeCosyPng(join(dir, `${o.file}.png`), last.payload as ArrayLike<number>, grid, { title: o.title, spectrum: o.spectrum });
+    files.push(`${o.file}.npy`, `${o.file}.png`);
+    arrays.push({ file: `${o.file}.npy`, role: 'dataset', dtype: 'f64', shape: [grid.n1, grid.n2], unit: o.unit, axes: o.spectrum ? ax.frequency : ax.time, longName: o.longName });
   }
   return {
     kind: COSY_KIND,
@@ -155,31 +172,46 @@ export const exportCosy: SessionExporter = (reader: RecordedSession, dir: string
     ],
     parameters: { ...grid, ...(p.peaksKHz ? { peaksKHz: p.peaksKHz } : {}) },
     files,
+    arrays,
+    mapAxes: {
+      '*': { axes: ax.time },
+      spectrum: { axes: ax.frequency, unit: 'a.u.', longName: '2D spectrum magnitude', fftshift: true },
+      map: { axes: ax.time, unit: '1', longName: 'reconstructed time-domain map' },
+      mask: { axes: ax.time, unit: '1', longName: 'sampling mask (1 = measured)' },
+    },
   };
 };
 
-/** Writes a grey-scale PNG of a [n1, n2] array (min → black, max → white; NaN → dark red), `scale`× enlarged. */
-export function writePng(path: string, data: ArrayLike<number>, n1: number, n2: number, scale = 4): void {
-  let lo = Infinity, hi = -Infinity;
-  for (let k = 0; k < data.length; k++) {
-    const v = data[k]!;
-    if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-  }
-  const span = hi > lo ? hi - lo : 1;
-  const png = new PNG({ width: n2 * scale, height: n1 * scale });
-  for (let y = 0; y < n1 * scale; y++) {
-    for (let x = 0; x < n2 * scale; x++) {
-      const v = data[Math.floor(y / scale) * n2 + Math.floor(x / scale)]!;
-      const o = (y * n2 * scale + x) * 4;
-      if (Number.isFinite(v)) {
-        const g = Math.round((255 * (v - lo)) / span);
-        png.data[o] = png.data[o + 1] = png.data[o + 2] = g;
-      } else {
-        png.data[o] = 96;
-        png.data[o + 1] = png.data[o + 2] = 0;
-      }
-      png.data[o + 3] = 255;
-    }
-  }
-  writeFileSync(path, PNG.sync.write(png));
+/** Axes of a [n1, n2] time-domain map (t1 rows, t2 columns) in ms, and of its fftshifted spectrum in kHz. */
+export function cosyAxes(grid: CosyGrid): { time: [ArrayAxis, ArrayAxis]; frequency: [ArrayAxis, ArrayAxis] } {
+  const df1 = 1e3 / (grid.n1 * grid.t1StepUs); // kHz
+  const df2 = 1e3 / (grid.n2 * grid.t2StepUs);
+  return {
+    time: [
+      { name: 't1', unit: 'ms', start: grid.t1StartUs / 1e3, step: grid.t1StepUs / 1e3 },
+      { name: 't2', unit: 'ms', start: grid.t2StartUs / 1e3, step: grid.t2StepUs / 1e3 },
+    ],
+    frequency: [
+      { name: 'f1', unit: 'kHz', start: -Math.floor(grid.n1 / 2) * df1, step: df1 },
+      { name: 'f2', unit: 'kHz', start: -Math.floor(grid.n2 / 2) * df2, step: df2 },
+    ],
+  };
+}
+
+/**
+ * Writes a titled PNG of a [n1, n2] cosy array (viridis, colour bar, axis ticks): time-domain maps with
+ * t1/t2 axes in ms; `spectrum` is fftshifted first and drawn with f1/f2 axes in kHz. Unmeasured (NaN) points are grey.
+ */
+export function writeCosyPng(path: string, data: ArrayLike<number>, grid: CosyGrid, o: { title: string; spectrum?: boolean; unit?: string }): void {
+  const ax = cosyAxes(grid);
+  const [a1, a2] = o.spectrum ? ax.frequency : ax.time;
+  const values = o.spectrum ? fftshift2(data, grid.n1, grid.n2) : data;
+  const png = renderMapPng(values, {
+    shape: [grid.n1, grid.n2],
+    title: o.title,
+    ...(o.unit ? { unit: o.unit } : {}),
+    zoom: Math.max(2, Math.ceil(300 / grid.n2)),
+    axes: { y: { label: `${a1.name} (${a1.unit})`, start: a1.start!, step: a1.step! }, x: { label: `${a2.name} (${a2.unit})`, start: a2.start!, step: a2.step! } },
+  });
+  writeFileSync(path, png);
 }

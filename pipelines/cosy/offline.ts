@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeNpy } from '../../drivers/core/npy.js';
-import { readCosyDataset, writePng } from './dataset.js';
+import { readCosyDataset, writeCosyPng } from './dataset.js';
 import { COSY_METHODS, cosySpectrum, type CosyMethod, type DLNetRunner } from './methods.js';
 import { reconstructValidated } from './validate.js';
 import { cosySnrOfMap, scoreCosy } from './score.js';
@@ -78,8 +78,14 @@ export async function reconstructCosyFolder(o: OfflineOptions): Promise<OfflineR
   put('spectrum.npy', encodeNpy(spectrum, [n1, n2]));
   put('mask.npy', encodeNpy(ds.mask, [n1, n2]));
   put('metrics.json', JSON.stringify(metrics, null, 2));
-  for (const [name, data] of [['recon.png', r.map], ['spectrum.png', spectrum], ['mask.png', ds.mask], ['input.png', ds.map]] as const) {
-    writePng(join(o.out, name), data, n1, n2);
+  const grid = ds.grid;
+  for (const [name, data, title, isSpectrum] of [
+    ['recon.png', r.map, 'reconstruction', false],
+    ['spectrum.png', spectrum, 'spectrum (2D FFT)', true],
+    ['mask.png', ds.mask, 'sampled points', false],
+    ['input.png', ds.map, 'measured P(ms=0)', false],
+  ] as const) {
+    writeCosyPng(join(o.out, name), data, grid, { title, spectrum: isSpectrum });
     files.push(name);
   }
   return { files, metrics };

@@ -57,9 +57,17 @@ export const cosy2dPlan: Plan<Cosy2dParams> = {
   },
   pipeline: () => 'cosy',
   total: (p) => Math.round(p.budgetFraction * p.n1 * p.n2),
+  // Upper bound: the whole budget sampled (the change rule may stop sooner); per point, readouts × (overhead + t1 + t2)
+  // with the simulated readout's default 170 µs overhead (drivers/odmr/sim.ts) and the grid's mean t1 and t2.
+  estimate: (p) => {
+    const meanUs = p.t1StartUs + (p.t1StepUs * (p.n1 - 1)) / 2 + p.t2StartUs + (p.t2StepUs * (p.n2 - 1)) / 2;
+    const ms = (Math.round(p.budgetFraction * p.n1 * p.n2) * p.readouts * (170 + meanUs)) / 1000;
+    return { totalMs: ms, phases: [{ name: 'adaptive sampling', ms }], upperBound: true };
+  },
   async run(ctx) {
     const p = ctx.params;
     const cells = p.n1 * p.n2;
+    ctx.phase('adaptive sampling', { total: Math.round(p.budgetFraction * cells), unit: 'points' });
     await ctx.call('rf', 'setPulses', { pulses: [{ frequencyHz: p.pulseFrequencyHz, bandwidthHz: p.pulseBandwidthHz, durationUs: p.pulseDurationUs, phaseDeg: 0 }] });
     await ctx.call('rf', 'arm');
     let k = Math.max(1, Math.round(p.initialFraction * cells));
@@ -72,6 +80,7 @@ export const cosy2dPlan: Plan<Cosy2dParams> = {
         const t1Us = p.t1StartUs + i * p.t1StepUs, t2Us = p.t2StartUs + j * p.t2StepUs;
         await ctx.acquire('readout', 'correlation', { t1Us, t2Us, readouts: p.readouts }, { fields: { i, j, batch } });
         ctx.progress(++done);
+        ctx.phaseProgress(done);
       }
       if ((await ctx.shouldStop('session')).stop) break;
       k = Math.max(1, Math.round(p.batchFraction * cells));

@@ -2,7 +2,8 @@
 // and Debian's chromium). An in-memory target acquires 4 streams of 1024-value f64 frames (8 KiB) paced at
 // RATE frames/s per stream; 0, 1 or 4 headless Chromium pages watch it through the web server (default
 // maxFps 20, and 60). Per case: acquisition frames/s achieved, messages/s delivered to each browser (and
-// dropped), and the daemon's event-loop delay (p50/p99/max) — against the same acquisition with no browser.
+// dropped), the daemon's event-loop delay (p50/p99/max) and its CPU time per second — against the same acquisition
+// with no browser.
 // Chromium shares the machine's cores with the daemon here; it runs at `nice 19` (a wrapper script) so the
 // daemon's event-loop delay measures the daemon's own work more than the browsers' rendering competing for CPU
 // (`BENCH_BROWSER_NICE=0` runs it at normal priority). Prints one JSON object per case.
@@ -47,9 +48,11 @@ async function run(browsers, maxFps) {
   const done0 = target.sessionStatus(s.id).progress.done;
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(RUN_MS);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   h.disable();
   const done = target.sessionStatus(s.id).progress.done - done0;
   const received = await Promise.all(pages.map((p, i) => p.evaluate(() => window.qscope.received).then((n) => n - received0[i])));
@@ -63,6 +66,9 @@ async function run(browsers, maxFps) {
     acquisitionTargetFramesPerS: RATE * STREAMS,
     deliveredMessagesPerSPerBrowser: received.map((n) => Math.round(n / seconds)),
     droppedPerSPerBrowser: stats.map((c) => Math.round(c.dropped / seconds)),
+    // CPU the daemon process spent per wall second (user + system): the web server's own cost, less sensitive
+    // to other processes on the machine than the delays are.
+    daemonCpuMsPerS: Math.round((cpu.user + cpu.system) / 1000 / seconds),
     eventLoopDelayMs: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) },
     seconds: Math.round(seconds * 10) / 10,
     browserNice: NICE,
@@ -90,5 +96,6 @@ for (const [name, runs] of results)
       deliveredMessagesPerSPerBrowser: median(runs.map((x) => median(x.deliveredMessagesPerSPerBrowser.length ? x.deliveredMessagesPerSPerBrowser : [0]))),
       eventLoopP50Ms: median(runs.map((x) => x.eventLoopDelayMs.p50)),
       eventLoopP99Ms: median(runs.map((x) => x.eventLoopDelayMs.p99)),
+      daemonCpuMsPerS: median(runs.map((x) => x.daemonCpuMsPerS)),
     }),
   );

@@ -54,7 +54,7 @@ function sandbox(): string {
 /** This environment minus what would point the examples elsewhere (endpoints, log format). */
 function withoutApiEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['QSCOPE_CONTROL', 'QSCOPE_DATA', 'QSCOPE_LOG_FORMAT']) delete env[k];
+  for (const k of ['QSCOPE_CONTROL', 'QSCOPE_DATA', 'QSCOPE_WEB', 'QSCOPE_LOG_FORMAT']) delete env[k];
   return env;
 }
 
@@ -66,7 +66,7 @@ class DocRun {
   async startDaemon(argv: string[], where: string): Promise<void> {
     expect(this.daemon, `${where}: a second daemon in one document`).toBeUndefined();
     expect(argv.some((a) => a === '--control' || a === '--data'), `${where}: examples use the default endpoints (the test substitutes ephemeral ones)`).toBe(false);
-    this.daemon = new CliProcess(argv, this.cwd, { ...this.env, QSCOPE_CONTROL: 'tcp://127.0.0.1:0', QSCOPE_DATA: 'tcp://127.0.0.1:0', QSCOPE_LOG_FORMAT: 'json' });
+    this.daemon = new CliProcess(argv, this.cwd, { ...this.env, QSCOPE_CONTROL: 'tcp://127.0.0.1:0', QSCOPE_DATA: 'tcp://127.0.0.1:0', QSCOPE_WEB: '127.0.0.1:0', QSCOPE_LOG_FORMAT: 'json' });
     await this.daemon.waitForMsg(/^qscope daemon ready$/);
     const api = await this.daemon.waitFor((l) => typeof l.control === 'string' && typeof l.data === 'string');
     this.env = { ...this.env, QSCOPE_CONTROL: String(api.control), QSCOPE_DATA: String(api.data) };

@@ -28,9 +28,43 @@ function payloadBytes(frame) {
   return Buffer.from(a.buffer);
 }
 
+const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
+function z85Decode(s) {
+  const out = Buffer.alloc((s.length / 5) * 4);
+  for (let i = 0; i < s.length; i += 5) {
+    let v = 0;
+    for (let j = 0; j < 5; j++) v = v * 85 + Z85.indexOf(s[i + j]);
+    out.writeUInt32BE(v, (i / 5) * 4);
+  }
+  return out;
+}
+
+/** ZAP (RFC 27) on the bridge's own context: only the listed client keys pass the CURVE handshake. */
+async function startZap(context, allowZ85) {
+  const allow = allowZ85.map((k) => z85Decode(k).toString('hex'));
+  const zap = new zmq.Router({ context, linger: 0 });
+  await zap.bind('inproc://zeromq.zap.01');
+  (async () => {
+    try {
+      for await (const f of zap) {
+        const [rid, , version, requestId, , , , mechanism, key] = f;
+        const ok = version.toString() === '1.0' && mechanism.toString() === 'CURVE' && key && allow.includes(key.toString('hex'));
+        await zap.send([rid, '', '1.0', requestId, ok ? '200' : '400', ok ? 'OK' : 'key not allowed', '', '']);
+      }
+    } catch {
+      // closed
+    }
+  })();
+  return zap;
+}
+
 export async function startTestBridge(o) {
-  const router = new zmq.Router({ linger: 0 });
-  const pub = new zmq.Publisher({ linger: 0 });
+  // CURVE (docs/BRIDGE.md, Security): {secretKey, allow: [client public keys]}, on a context of its own for its ZAP handler.
+  const context = o.curve ? new zmq.Context() : undefined;
+  const zap = o.curve ? await startZap(context, o.curve.allow) : undefined;
+  const sec = o.curve ? { context, curveServer: true, curveSecretKey: o.curve.secretKey } : {};
+  const router = new zmq.Router({ linger: 0, ...sec });
+  const pub = new zmq.Publisher({ linger: 0, ...sec });
   await router.bind(o.control ?? 'tcp://127.0.0.1:*');
   await pub.bind(o.data ?? 'tcp://127.0.0.1:*');
   const control = router.lastEndpoint;
@@ -131,14 +165,17 @@ export async function startTestBridge(o) {
       closed = true;
       for (const rid of clients.values()) await send([rid, JSON.stringify({ v: protocol, type: 'bye', reason })]).catch(() => undefined);
       await chain;
+      router.linger = 2000; // let the byes leave before the socket goes
       router.close();
       pub.close();
+      zap?.close();
     },
     /** Closes without a word (as if the process died). */
     drop() {
       closed = true;
       router.close();
       pub.close();
+      zap?.close();
     },
   };
 }

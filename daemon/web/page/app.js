@@ -73,7 +73,11 @@ function showStatus(s) {
   bar.max = p.total ?? 1;
   bar.value = p.total ? p.done : FINAL.has(s.state) ? 1 : 0;
   bar.dataset.done = String(p.done);
-  $('progress-text').textContent = `${p.label ?? p.done}${p.total ? ` (${((100 * p.done) / p.total).toFixed(0)} %)` : ''}`;
+  // Whatever else the daemon says about progress (a phase, its own estimate …) is shown as it comes.
+  const more = Object.entries(p)
+    .filter(([k, v]) => !['done', 'total', 'label'].includes(k) && v !== undefined && v !== null)
+    .map(([k, v]) => `${k}: ${/Ns$/.test(k) && typeof v === 'number' ? fmtDuration(v / 1e9) : typeof v === 'object' ? JSON.stringify(v) : v}`);
+  $('progress-text').textContent = `${p.label ?? p.done}${p.total ? ` (${((100 * p.done) / p.total).toFixed(0)} %)` : ''}${more.length ? ` · ${more.join(' · ')}` : ''}`;
   // Time remaining: measured on this page (wall time per unit of progress) and in experiment time.
   let text = '';
   if (!FINAL.has(s.state) && p.total && p.done > 0) {
@@ -89,7 +93,7 @@ function showStatus(s) {
     ['started', s.startedAt],
     ...(s.endedAt ? [['ended', s.endedAt]] : []),
     ['instruments', Object.entries(s.instruments ?? {}).map(([r, id]) => `${r}: ${id}`).join(', ')],
-    ...extra.map(([k, v]) => [k, k === 'elapsedNs' ? `${(v / 1e9).toFixed(1)} s` : v]),
+    ...extra.map(([k, v]) => [k, /Ns$/.test(k) && typeof v === 'number' ? `${(v / 1e9).toFixed(1)} s` : v]),
   ]);
   if (s.params) dl($('session-params'), Object.entries(s.params));
   $('pause').disabled = s.state !== 'running';

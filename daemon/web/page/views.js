@@ -92,7 +92,7 @@ class LineView {
     for (let r = 0; r < rows; r++) ys.push(Array.from(payload.subarray(r * n, (r + 1) * n)));
     this.plot.setData([x, ...ys]);
     this.plot.root.dataset.seq = String(header.seq);
-    const extra = header.g2 !== undefined ? ` · pixel ${header.pixel}, g2(0) = ${Number(header.g2).toFixed(2)} ± ${Number(header.g2Std).toFixed(2)}, ${header.events} events` : '';
+    const extra = header.g2 !== undefined ? ` · pixel ${header.pixel}, g2(0) = ${Number(header.g2).toFixed(2)} ± ${header.g2Std == null ? '∞' : Number(header.g2Std).toFixed(2)}, ${header.events} events` : '';
     this.sub.textContent = `${stream} #${header.seq}${extra}`;
   }
 }

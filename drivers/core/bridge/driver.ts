@@ -15,7 +15,7 @@
  */
 import type { Subscription } from 'rxjs';
 import type { Clock } from '../clock.js';
-import { Driver } from '../driver.js';
+import { Driver, type CommandSpec, type DriverDescription } from '../driver.js';
 import { DriverError } from '../errors.js';
 import { BridgeLink, type BridgeFrame, type BridgeInstrument, type Hello } from './link.js';
 import type { BridgeSettings } from './settings.js';
@@ -64,6 +64,7 @@ export abstract class BridgeDriver extends Driver {
     this.link = link;
     this.remote = mine[0];
     this.helloInfo = hello;
+    this.adoptRemoteCommands();
     this.lostSub = link.lost$.subscribe((err) => this.onLost(err));
     try {
       await this.verify();
@@ -73,6 +74,38 @@ export abstract class BridgeDriver extends Driver {
       this.link = undefined;
       throw err;
     }
+  }
+
+  /** Commands the bridge declares beyond the kind's own (e.g. a tagger's `tags`) become callable through `call`. */
+  private readonly remoteCommands = new Set<string>();
+  private adoptRemoteCommands(): void {
+    for (const name of this.remoteCommands) delete this.commands[name];
+    this.remoteCommands.clear();
+    for (const [name, spec] of Object.entries(this.remote?.commands ?? {})) {
+      if (Object.hasOwn(this.commands, name) || !/^[A-Za-z][\w.]{0,63}$/.test(name)) continue;
+      const params = spec && typeof spec.params === 'object' && spec.params ? spec.params : { type: 'object' };
+      const c: CommandSpec = { description: `${String(spec?.description ?? name)} (bridge ${this.helloInfo?.bridge?.name})`, params, mutating: spec?.mutating !== false };
+      this.commands[name] = c;
+      this.remoteCommands.add(name);
+    }
+  }
+
+  /** The kind's commands run as usual; a command only the bridge declares is passed through as a request. */
+  override async call(command: string, params: Record<string, unknown>): Promise<unknown> {
+    if (!this.remoteCommands.has(command)) return super.call(command, params);
+    this.requireReady(command);
+    const { result, frame } = await this.request(command, params);
+    return frame ? { ...frame.fields, shape: frame.shape, payload: Array.from(frame.payload as ArrayLike<number>) } : result;
+  }
+
+  /** Adds what the bridge said of itself and of the instrument (SDK, model, serial, firmware). */
+  override describe(): DriverDescription & { bridge?: Record<string, unknown> } {
+    const h = this.helloInfo;
+    const r = this.remote;
+    return {
+      ...super.describe(),
+      ...(h && r ? { bridge: { endpoint: this.bridgeSettings.endpoint, name: h.bridge?.name, version: h.bridge?.version, protocol: h.protocol, sdk: h.sdk, instrument: { id: r.id, model: r.model, serial: r.serial, firmware: r.firmware } } } : {}),
+    };
   }
 
   protected async doDisconnect(): Promise<void> {

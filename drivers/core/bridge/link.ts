@@ -109,6 +109,8 @@ export class BridgeLink {
   private readonly framesSubject = new Subject<StreamedFrame>();
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
+  /** Pings sent since the bridge was last heard from. */
+  private unanswered = 0;
   private sendChain: Promise<unknown> = Promise.resolve();
   private deadError: DriverError | undefined;
   /** Replies that came after their request had failed or ended (counted, never delivered). */
@@ -138,7 +140,15 @@ export class BridgeLink {
     } catch (err) {
       throw new DriverError('CONFIG', owner, `bridge endpoint ${endpoint}: ${(err as Error).message}`);
     }
-    this.dealer.events.on('disconnect', () => this.die(new DisconnectedError(owner, `connection to the bridge at ${endpoint} lost`)));
+    // The monitor reports a refused CURVE handshake before the disconnect that follows it.
+    this.dealer.events.on('handshake:error:auth', (e) =>
+      this.die(new DriverError('CONFIG', owner, `bridge at ${endpoint} refused the CURVE handshake (status ${e.error?.status ?? '?'}): is this client's public key on the bridge's allow-list?`)),
+    );
+    // A clean shutdown sends `bye` and then closes: give a `bye` on its way one heartbeat period to be read first.
+    this.dealer.events.on('disconnect', () => {
+      const t = setTimeout(() => this.die(new DisconnectedError(owner, `connection to the bridge at ${endpoint} lost`)), this.heartbeatMs);
+      t.unref?.();
+    });
     void this.receiveLoop();
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref?.();
@@ -211,10 +221,17 @@ export class BridgeLink {
     return p;
   }
 
+  /**
+   * Counts pings, not milliseconds: a bridge is lost after 3 pings in a row got no answer. An event loop
+   * blocked by heavy work sends no pings either, so a stall on our side is never taken for a silent bridge.
+   */
   private beat(): void {
     if (this.deadError) return;
-    const silent = Date.now() - this.lastHeard;
-    if (silent > 3 * this.heartbeatMs) return this.die(new DisconnectedError(this.options.owner, `bridge at ${this.options.endpoint} silent for ${silent} ms (3 heartbeats missed)`));
+    if (this.unanswered >= 3) {
+      const silent = Date.now() - this.lastHeard;
+      return this.die(new DisconnectedError(this.options.owner, `bridge at ${this.options.endpoint} silent for ${silent} ms (3 heartbeats missed)`));
+    }
+    this.unanswered++;
     this.send([JSON.stringify({ v: BRIDGE_PROTOCOL, type: 'ping', t: Date.now() })]).catch(() => undefined);
   }
 
@@ -228,6 +245,7 @@ export class BridgeLink {
         return; // socket closed
       }
       this.lastHeard = Date.now();
+      this.unanswered = 0;
       let env: Record<string, unknown>;
       try {
         env = JSON.parse(msg[0]!.toString('utf8'));

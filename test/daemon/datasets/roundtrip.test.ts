@@ -42,12 +42,12 @@ describe('export → import → replay', () => {
     const out = join(tmp.dir, 'export');
     const { manifest } = exportSession(reader, out);
     expect(manifest.kind).toBe('qscope-session');
-    const forces = readNpy(join(out, 'force0.quadratures.npy'));
+    const forces = readNpy(join(out, 'raw', 'force0.quadratures.npy'));
     const recorded = [...reader.frames('frames', 'force0.quadratures')];
     expect(forces.dtype).toBe('f64');
     expect(forces.shape).toEqual([recorded.length, 2]);
     expect([...forces.data]).toEqual(recorded.flatMap((f) => [...f.payload]));
-    const stack = readNpy(join(out, 'stack.stack.npy'));
+    const stack = readNpy(join(out, 'raw', 'stack.stack.npy'));
     expect(stack.shape).toEqual([recorded.length, 2, 3, 3]);
     reader.close();
 

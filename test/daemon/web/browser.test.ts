@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { QscopeClient } from '../../../daemon/api/client.js';
 import { root } from '../helpers.js';
 import { launchChromium, openSocket, startDaemon } from './helpers.js';
 
@@ -64,6 +65,10 @@ describe('web view in Chromium', () => {
     // A deliberately stalled client: it passes the checks, then never acknowledges anything.
     const stalled = await openSocket(rig.web.boundPort, { Origin: new URL(rig.web.url).origin });
     expect(stalled.outcome).toBe('open');
+    // And a ZeroMQ subscriber, which must not lose anything because of it.
+    const zmq = new QscopeClient({ ...rig.api.endpoints, timeoutMs: 5000 });
+    const live = zmq.live();
+    await rig.api.data.whenSubscribed('session/');
 
     await fillForm(page, SMALL);
     await page.click('#start');
@@ -112,6 +117,9 @@ describe('web view in Chromium', () => {
     const frames = rig.engine.frames(id, 'hbt0.histogram');
     expect(frames.map((f) => f.header.seq)).toEqual([...Array(hist.count).keys()]);
     expect(streams.reduce((a, s) => a + s.count, 0)).toBe(status.frames + status.results);
+    await vi.waitFor(() => expect(live.stats().get(`${id}/hbt0.histogram`)?.received).toBe(hist.count));
+    expect(live.stats().get(`${id}/hbt0.histogram`)!.missed).toBe(0);
+    await zmq.close();
     if (stalled.outcome === 'open') stalled.ws.terminate();
     expect(errors).toEqual([]);
     await page.close();

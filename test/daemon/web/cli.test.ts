@@ -28,6 +28,19 @@ describe('qscope daemon --web', () => {
     expect(p.lines.some((l) => l.msg === 'service web stopped')).toBe(true);
   });
 
+  it('takes the address from QSCOPE_WEB when --web is not given (the suite sets an ephemeral one)', async () => {
+    expect(process.env.QSCOPE_WEB).toBe('127.0.0.1:0');
+    const p = new CliProcess(['daemon', '--config', defaultConfig, ...EPHEMERAL]);
+    running.push(p);
+    const url = new URL(String((await p.waitForMsg(/^web view: open /)).url));
+    expect(url.hostname).toBe('127.0.0.1');
+    expect(url.port).not.toBe('8090');
+    expect(url.search).toBe('');
+    expect((await fetch(url)).status).toBe(200);
+    p.child.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
+  });
+
   it('refuses a malformed address with exit code 2, and `off` serves no page', async () => {
     const bad = runCli(['daemon', '--config', defaultConfig, ...EPHEMERAL, '--web', 'nowhere']);
     expect(bad.status).toBe(2);

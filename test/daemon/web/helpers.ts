@@ -7,6 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { loadConfig } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
+import type { ApiService } from '../../../daemon/api/service.js';
 import type { EngineService } from '../../../daemon/engine/service.js';
 import type { WebService } from '../../../daemon/web/service.js';
 import { createLogger } from '../../../drivers/core/log.js';
@@ -31,10 +32,12 @@ export async function startDaemon(opts: { speed: number; web?: Record<string, un
   await daemon.start();
   const web = daemon.services.find((s) => s.name === 'web') as WebService;
   const engine = (daemon.services.find((s) => s.name === 'engine') as EngineService).engine!;
-  if (!web.server) throw new Error('web service did not start');
+  const api = (daemon.services.find((s) => s.name === 'api') as ApiService).server;
+  if (!web.server || !api) throw new Error('web or api service did not start');
   return {
     daemon,
     web: web.server,
+    api,
     engine,
     dir,
     async stop() {

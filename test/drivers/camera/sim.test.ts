@@ -78,6 +78,17 @@ describe('simulated camera', () => {
     expect(Buffer.from(b.payload.buffer).equals(Buffer.from(c.payload.buffer))).toBe(true);
   });
 
+  it('the annealed preset images a texture from the native annealer (built at the first snap, seeded by the world)', async () => {
+    const scene = { preset: 'annealed', type: 2, sizeHr: 32, sweeps: 60 };
+    const a = await (await rig({ mode: 'spleem', roi: [124, 124, 4, 4] }, scene, 9)).cam.snap({ exposureMs: 1e6 });
+    const b = await (await rig({ mode: 'spleem', roi: [124, 124, 4, 4] }, scene, 9)).cam.snap({ exposureMs: 1e6 });
+    expect(a.shape).toEqual([4, 4, 3]);
+    expect(Array.from(a.payload)).toEqual(Array.from(b.payload));
+    // Up/down domains: blurred S_z of both signs.
+    const sz = Array.from(a.payload).filter((_, i) => i % 3 === 2);
+    expect(Math.max(...sz.map(Math.abs))).toBeGreaterThan(0.5);
+  });
+
   it('the registry builds it from config', async () => {
     const reg = createDefaultRegistry();
     expect(reg.get('camera', 'sim')).toBe(cameraSimFactory);

@@ -4,6 +4,7 @@
  * real ZeroMQ sockets on ephemeral ports.
  */
 import { filter, firstValueFrom, take, timeout } from 'rxjs';
+import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../drivers/core/clock.js';
 import { BridgeLink } from '../../../drivers/core/bridge/link.js';
@@ -19,7 +20,7 @@ const GEOMETRY = { bins: 5, binWidthNs: 2, zeroBin: 2, jitterNs: 0.04 };
 function frames(n: number) {
   return Array.from({ length: n }, (_, i) => ({ dtype: 'u32', shape: [5], data: [i, i + 1, 0, 0, 7], fields: { integrationS: 1, binWidthNs: 2, zeroBin: 2, jitterNs: 0.04, counts: 100 + i, events: 2 * i + 8 } }));
 }
-const recording = (n = 4) => ({ instruments: [{ id: 'tagger0', kind: 'hbt', static: { geometry: GEOMETRY }, streams: { histogram: frames(n), countRate: [{ dtype: 'f64', shape: [1], data: [1234.5], fields: { counts: 1234.5, integrationS: 1 } }] } }] });
+const recording = (n = 4) => ({ instruments: [{ id: 'tagger0', kind: 'hbt', static: { geometry: GEOMETRY, temperature: { celsius: 31.5 } }, streams: { histogram: frames(n), countRate: [{ dtype: 'f64', shape: [1], data: [1234.5], fields: { counts: 1234.5, integrationS: 1 } }] } }] });
 
 const open: (TestBridge | Driver | BridgeLink)[] = [];
 afterEach(async () => {
@@ -62,6 +63,17 @@ describe('impl: bridge correlator', () => {
     expect(Array.from(r.payload)).toEqual([1234.5]);
     expect(r.fields).toEqual({ counts: 1234.5, integrationS: 1 });
     await expect(d.histogram(0)).rejects.toThrow(/integrationMs: must be a finite number > 0/);
+  });
+
+  it('describe() shows the bridge, SDK and instrument; commands only the bridge declares are callable', async () => {
+    const b = await bridge();
+    const d = hbt(b.control);
+    await d.connect();
+    expect(d.describe()).toMatchObject({ kind: 'hbt', impl: 'bridge', state: 'ready', bridge: { name: 'test-bridge', protocol: 1, sdk: { name: 'none' }, instrument: { id: 'tagger0', model: 'recording', serial: 'test' } } });
+    expect(Object.keys(d.commands).sort()).toEqual(['countRate', 'geometry', 'histogram', 'temperature']);
+    expect(await d.call('temperature', {})).toEqual({ celsius: 31.5 });
+    // The kind's own commands keep qscope's implementation (and its checks).
+    await expect(d.call('histogram', { integrationMs: -1 })).rejects.toThrow(/integrationMs: must be a finite number > 0/);
   });
 
   it('a bridge with a protocol version qscope does not speak is refused with a clear error', async () => {
@@ -160,6 +172,20 @@ describe('impl: bridge correlator', () => {
     expect(Array.from(f.payload)).toEqual([1.5, -2]);
     expect(f.shape).toEqual([1, 2, 1]);
     expect(f.fields).toEqual({ exposureMs: 3 });
+  });
+
+  it('CURVE: a client with an allowed key talks to the bridge; another key never gets through the handshake', async () => {
+    const server = zmq.curveKeyPair();
+    const client = zmq.curveKeyPair();
+    const stranger = zmq.curveKeyPair();
+    const b = await bridge({ curve: { secretKey: server.secretKey, allow: [client.publicKey] } });
+    const d = hbt(b.control, { curve: { serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey } });
+    await d.connect();
+    expect(Array.from((await d.histogram(10)).payload)).toEqual([0, 1, 0, 0, 7]);
+    const other = hbt(b.control, { curve: { serverKey: server.publicKey, publicKey: stranger.publicKey, secretKey: stranger.secretKey } });
+    await expect(other.connect()).rejects.toThrow(/hbt0: bridge at tcp:\/\/127\.0\.0\.1:\d+ refused the CURVE handshake \(status 400\): is this client's public key on the bridge's allow-list\?/);
+    expect(other.lastFault?.code).toBe('CONFIG');
+    expect(b.log.filter((m) => m === 'hello')).toHaveLength(1);
   });
 
   it('config: a bridge on another host needs CURVE keys', () => {

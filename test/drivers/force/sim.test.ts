@@ -65,7 +65,7 @@ describe('simulated force sensor', () => {
   });
 
   it('refuses bad requests before any time passes, a pulse not in the table, and a second concurrent measurement', async () => {
-    const { clock, force } = await rig();
+    const { clock, force } = await rig(() => 0);
     await expect(force.measureVariance({ pulse: -1, Tm: 1 })).rejects.toThrow(/pulse: must be an integer/);
     await expect(force.measureVariance({ pulse: 0, Tm: 0 })).rejects.toThrow(/Tm: must be/);
     expect(clock.now()).toBe(0);

@@ -99,7 +99,7 @@ describe('antibunching-scan through the bridge', () => {
     const { control } = await startBridge({ recordingFile: join(tmp, 'recording.json'), cursorFile: join(tmp, 'cursor-a.json') });
     const { rig, id } = await runScan({ piezo0: { kind: 'piezo', impl: 'sim' }, hbt0: { kind: 'hbt', impl: 'bridge', endpoint: control, heartbeatMs: 200 } });
     try {
-      expect((await rig.engine.whenEnded(id)).state).toBe('completed');
+      expect(await rig.engine.whenEnded(id)).toMatchObject({ state: 'completed', reason: 'plan finished' });
       const got = collect(rig, id);
       for (const s of STREAMS) {
         expect(got[s]!.length, s).toBe(simulated[s]!.length);
