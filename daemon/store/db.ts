@@ -7,7 +7,9 @@
  * So both pragmas are set on every open and read back, and a mismatch throws.
  */
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Durability = 'normal' | 'full';
@@ -89,11 +91,52 @@ function wrap<T>(path: string, what: string, fn: () => T): T {
   }
 }
 
-/** Opens an existing session read-only after validating it; `verify` runs `PRAGMA quick_check`. */
+/**
+ * Opens an existing session read-only after validating it; `verify` runs `PRAGMA quick_check`.
+ *
+ * A session whose writer crashed is still in WAL mode, maybe with its last frames in `-wal`. SQLite reads such a
+ * file read-only only through a `-shm` index it may create or that exists; on read-only media without one the
+ * open fails. Then the file and its journal are read from a private copy in the temporary folder (removed on
+ * close), so nothing is lost to the reader and nothing is written beside the session.
+ */
 export function openReadOnly(path: string, opts: { verify?: boolean } = {}): Database.Database {
   checkSessionFile(path);
+  try {
+    return openValidated(path, path, opts);
+  } catch (err) {
+    if (!(err instanceof SessionFileError) || !/unable to open|readonly|read-only/i.test(err.message) || !checkSessionFile(path).wal) throw err;
+    return openPrivateCopy(path, opts);
+  }
+}
+
+function openPrivateCopy(path: string, opts: { verify?: boolean }): Database.Database {
+  const dir = mkdtempSync(join(tmpdir(), 'qscope-wal-'));
+  try {
+    const copy = join(dir, basename(path));
+    copyFileSync(path, copy);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    // Replays the crashed writer's journal into the copy (a read-write open is what recovers a WAL).
+    wrap(path, 'recover journal (private copy)', () => new Database(copy, { fileMustExist: true }).close());
+    const db = openValidated(path, copy, opts);
+    const close = db.close.bind(db);
+    db.close = () => {
+      try {
+        return close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    return db;
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Opens `file` (the session at `path`, or a private copy of it) read-only and checks its schema. */
+function openValidated(path: string, file: string, opts: { verify?: boolean }): Database.Database {
   return wrap(path, 'open', () => {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+    const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) throw new SessionFileError(path, `written by a newer qscope (schema ${version}, this one reads ≤ ${SCHEMA_VERSION})`);

@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cosySnrDb, ssim } from '../../../pipelines/core/metrics.js';
 import { cosySpectrum, fillNeighbourMean, reconstruct, spectrumAxisKHz, type SvtKernel } from '../../../pipelines/cosy/methods.js';
 import { binOf, snrRegions, PAPER_LINES_KHZ } from '../../../pipelines/cosy/snr.js';
+import { root } from '../../daemon/helpers.js';
 
 describe('cosy metrics', () => {
   it('SNR: 20·log10(max over the peak windows / mean over the blank region)', () => {
@@ -43,6 +46,55 @@ describe('cosy methods', () => {
     const x = Float64Array.from([1, 0, 3, 0, 0, 0, 5, 0, 9]);
     const m = Uint8Array.from([1, 0, 1, 0, 0, 0, 1, 0, 1]);
     expect([...fillNeighbourMean(x, m, 3, 3)]).toEqual([1, 2, 3, 3, 4.5, 6, 5, 7, 9]);
+  });
+
+  it('orig equals the plain definition (grow the square until it holds an observed entry) on dense and sparse maps', () => {
+    // The definition, written the slow way: O(n1·n2·r²) per map.
+    const naive = (x: Float64Array, m: Uint8Array, n1: number, n2: number) => {
+      const out = Float64Array.from(x);
+      for (let i = 0; i < n1; i++) {
+        for (let j = 0; j < n2; j++) {
+          if (m[i * n2 + j]) continue;
+          for (let r = 1; r < Math.max(n1, n2); r++) {
+            let s = 0, c = 0;
+            for (let a = Math.max(0, i - r); a <= Math.min(n1 - 1, i + r); a++) {
+              for (let b = Math.max(0, j - r); b <= Math.min(n2 - 1, j + r); b++) if (m[a * n2 + b]) (s += x[a * n2 + b]!), c++;
+            }
+            if (c > 0) {
+              out[i * n2 + j] = s / c;
+              break;
+            }
+          }
+        }
+      }
+      return out;
+    };
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // 0.3 % observed makes the squares larger than 32×32: the summed-area path, not the direct sum.
+    for (const [n1, n2, fraction] of [[37, 23, 0.4], [64, 48, 0.05], [90, 70, 0.003]] as const) {
+      const m = Uint8Array.from({ length: n1 * n2 }, () => (rand() < fraction ? 1 : 0));
+      m[0] = 1;
+      const x = Float64Array.from(m, (v) => (v ? rand() : 0));
+      const got = fillNeighbourMean(x, m, n1, n2);
+      const want = naive(x, m, n1, n2);
+      for (let k = 0; k < got.length; k++) expect(got[k]).toBeCloseTo(want[k]!, 10);
+    }
+  });
+
+  it('orig scales to the largest grid: 512×512 from 0.1 % samples fits in 20 s of CPU time (the old direct sum took 83 s at 200×200)', () => {
+    // A CPU-time limit (ulimit -t), not a wall-clock one: the load of the machine does not change it.
+    const script = `
+      import { fillNeighbourMean } from ${JSON.stringify(join(root, 'dist/pipelines/cosy/methods.js'))};
+      import { MAX_COSY_SIDE as n } from ${JSON.stringify(join(root, 'dist/pipelines/cosy/dataset.js'))};
+      const m = new Uint8Array(n * n);
+      for (let k = 0; k < n * n; k += 997) m[k] = 1;
+      const x = Float64Array.from(m, (v, k) => (v ? (k % 13) / 13 : 0));
+      const out = fillNeighbourMean(x, m, n, n);
+      console.log(n, out.every(Number.isFinite));`;
+    const r = spawnSync('sh', ['-c', 'ulimit -t 20 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+    expect(r.status, `${r.signal ?? ''} ${r.stderr}`).toBe(0);
+    expect(r.stdout.trim()).toBe('512 true');
   });
 
   it('reconstruct scales the observed entries to [0,1], runs the method, and returns the input scale', async () => {
