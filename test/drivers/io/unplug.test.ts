@@ -117,6 +117,9 @@ describe('unplugging a serial instrument mid-move', () => {
     const types = r.events().map((e) => e.type);
     expect(types.filter((t) => ['suspend', 'resume'].includes(t))).toEqual(['suspend', 'resume']);
     expect(r.events('suspend')[0]).toMatchObject({ source: 'stage', data: { code: 'DISCONNECTED' } });
+    // Every command the session sent to the stage is recorded, the one the unplug interrupted included.
+    const stageCommands = r.events('command').filter((e) => e.source === 'stage');
+    expect(stageCommands.map((e) => (e.data as { params: { x: number } }).params.x)).toEqual([10_000, 20_000, 20_000, 30_000, 40_000]);
     expect([...r.frames('frames')].map((f) => f.header.pixel)).toEqual([0, 1, 2, 3]);
     expect(r.integrity()).toBe('ok');
     r.close();
