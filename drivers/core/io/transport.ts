@@ -138,8 +138,10 @@ async function openSerial(path: string, opts: OpenOptions, h: TransportHandlers)
         ended = true;
         for (const fail of writes) fail(new Error('port closed by request'));
         if (!port.isOpen) return res();
-        // Bytes still in the output buffer belong to a write that failed: they must never reach the device later.
-        port.flush(() => port.close(() => res()));
+        // Bytes still in the output buffer belong to a write that failed: they must never reach the device later
+        // (tcflush; on Windows flush() waits for the bytes to go out instead, so there the port is just closed).
+        if (process.platform === 'win32') port.close(() => res());
+        else port.flush(() => port.close(() => res()));
       }),
   };
 }
