@@ -153,13 +153,14 @@ export class Emulator extends EventEmitter {
   async unplug(): Promise<void> {
     const p = this.socat;
     this.socat = undefined;
-    if (p && p.exitCode === null && p.signalCode === null) {
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGKILL');
-      await exited;
-    }
+    // All at once, before waiting for socat to exit: a client sees the hang-up before that and may replug at
+    // once; its new link and connection must not be removed here afterwards. SIGKILL: socat cleans nothing up.
+    const alive = p !== undefined && p.exitCode === null && p.signalCode === null;
+    const exited = alive ? new Promise((r) => p.once('exit', r)) : undefined;
+    if (alive) p.kill('SIGKILL');
     if (p && this.ptyPath) rmSync(this.ptyPath, { force: true });
-    for (const s of this.sockets) s.destroy();
+    for (const s of [...this.sockets]) s.destroy();
+    await exited;
   }
 
   /**
