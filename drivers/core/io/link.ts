@@ -12,8 +12,9 @@
  *   reply until the probe's answer. A device answers in order, so a late
  *   reply to a timed-out request always arrives before that answer and is
  *   never handed to a later request;
- * - an unplug (serial `close` with `disconnected`, socket error, end of
- *   stream, a failed write, a resync with no answer) takes the link **down**:
+ * - an unplug (serial `close` with `disconnected` or a hung-up tty, socket
+ *   error, end of stream, a failed write or one not completed by the
+ *   deadline, a resync with no answer) takes the link **down** (1310):
  *   the request in flight fails with DisconnectedError (it is unacknowledged
  *   and is never re-sent), queued requests fail with NotConnectedError without
  *   being sent, and while down nothing is written;
