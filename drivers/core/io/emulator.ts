@@ -5,13 +5,14 @@
  * an ephemeral loopback TCP port and, through `socat`, on a pseudo-terminal
  * (so serial adapters are tested over a real tty). Fault knobs: go silent,
  * hold replies back (a late reply: it is sent just before the next one, after
- * the client gave up), send garbage, drop the connection mid-reply, unplug
- * and replug. Every command received is logged with its `mutating` flag, so
+ * the client gave up), send garbage, drop the connection mid-reply, stop
+ * taking bytes (`stall`: flow control held), unplug and replug. Every command received is logged with its `mutating` flag, so
  * a test can prove what was (not) re-sent. Used by tests, benchmarks and
  * `qscope emulate`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** A device-side error: pushed on the error queue (GCS `ERR?`, SCPI `SYST:ERR?`). */
@@ -143,16 +144,35 @@ export class Emulator extends EventEmitter {
     return path;
   }
 
-  /** Pulls the plug: kills the pty bridge (serial) or drops every TCP connection. */
+  /**
+   * Pulls the plug: kills the pty bridge (serial) or drops every TCP
+   * connection. The pty's link goes too (as a /dev/serial/by-id name does on
+   * a USB unplug): a SIGKILLed socat leaves it dangling, and the pty number
+   * it names can be handed to another program's pty meanwhile.
+   */
   async unplug(): Promise<void> {
     const p = this.socat;
     this.socat = undefined;
-    if (p && p.exitCode === null) {
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGKILL');
-      await exited;
+    // All at once, before waiting for socat to exit: a client sees the hang-up before that and may replug at
+    // once; its new link and connection must not be removed here afterwards. SIGKILL: socat cleans nothing up.
+    const alive = p !== undefined && p.exitCode === null && p.signalCode === null;
+    const exited = alive ? new Promise((r) => p.once('exit', r)) : undefined;
+    if (alive) p.kill('SIGKILL');
+    if (p && this.ptyPath) rmSync(this.ptyPath, { force: true });
+    for (const s of [...this.sockets]) s.destroy();
+    await exited;
+  }
+
+  /**
+   * The device stops taking bytes (flow control held) or takes them again:
+   * the pty bridge is stopped (SIGSTOP), TCP connections stop reading.
+   */
+  stall(on: boolean): void {
+    this.socat?.kill(on ? 'SIGSTOP' : 'SIGCONT');
+    for (const s of this.sockets) {
+      if (on) s.pause();
+      else s.resume();
     }
-    for (const s of this.sockets) s.destroy();
   }
 
   /** Plugs back in: the pty again at the same path (the device keeps its state, as a controller that stayed powered). */

@@ -12,8 +12,9 @@
  *   reply until the probe's answer. A device answers in order, so a late
  *   reply to a timed-out request always arrives before that answer and is
  *   never handed to a later request;
- * - an unplug (serial `close` with `disconnected`, socket error, end of
- *   stream, a failed write, a resync with no answer) takes the link **down**:
+ * - an unplug (serial `close` with `disconnected` or a hung-up tty, socket
+ *   error, end of stream, a failed write or one not completed by the
+ *   deadline, a resync with no answer) takes the link **down** (1310):
  *   the request in flight fails with DisconnectedError (it is unacknowledged
  *   and is never re-sent), queued requests fail with NotConnectedError without
  *   being sent, and while down nothing is written;
@@ -104,6 +105,8 @@ export class Link {
   private generation = 0;
   private rx: Buffer = Buffer.alloc(0);
   private waiter: Waiter | undefined;
+  /** Fails the write in progress (the link went down or was closed meanwhile). */
+  private abortWrite: ((err: DriverError) => void) | undefined;
   private onQuiet: (() => void) | undefined;
   private dirty = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -160,7 +163,9 @@ export class Link {
     const t = this.transport;
     this.transport = undefined;
     this.generation++;
-    this.waiter?.reject(new DisconnectedError(this.id, 'link closed by request'));
+    const closed = new DisconnectedError(this.id, 'link closed by request');
+    this.abortWrite?.(closed);
+    this.waiter?.reject(closed);
     this.waiter = undefined;
     this.setState('closed');
     await t?.close();
@@ -224,9 +229,11 @@ export class Link {
     reply?.catch(() => undefined);
     this.o.log?.debug({ instrument: this.id, tx: printable(command) }, 'tx');
     try {
-      await t.write(Buffer.from(command, 'latin1'));
+      await this.write(t, command, timeoutMs);
     } catch (err) {
-      // Maybe it reached the instrument, maybe not: it is unacknowledged and never re-sent.
+      // The link went down while writing (the reason is its own), or the write failed or never completed:
+      // maybe it reached the instrument, maybe not. It is unacknowledged and never re-sent.
+      if (err instanceof DisconnectedError) throw err;
       throw this.goDown(`write of ${printable(command)} failed: ${(err as Error).message}`);
     }
     if (!reply) return undefined;
@@ -239,6 +246,29 @@ export class Link {
       }
       throw err;
     }
+  }
+
+  /**
+   * Writes within `timeoutMs`, and settles whatever the transport does: a
+   * write the device does not take in time (flow control held, a port that
+   * never drains) fails, and so does one pending when the link goes down.
+   */
+  private write(t: Transport, command: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        if (this.abortWrite === abort) this.abortWrite = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      const abort = (err: DriverError) => finish(err);
+      const timer = setTimeout(() => finish(new Error(`not written after ${timeoutMs} ms (the device does not take bytes)`)), timeoutMs);
+      this.abortWrite = abort;
+      t.write(Buffer.from(command, 'latin1')).then(
+        () => finish(),
+        (err: Error) => finish(err),
+      );
+    });
   }
 
   /** The next reply (with `accept`: the next one it accepts; the others are discarded as late). */
@@ -396,6 +426,7 @@ export class Link {
     this.rx = Buffer.alloc(0);
     this.dirty = false;
     this.onQuiet = undefined;
+    this.abortWrite?.(err);
     this.waiter?.reject(err);
     this.waiter = undefined;
     this.setState('down');

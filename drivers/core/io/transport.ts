@@ -8,6 +8,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import type { Address } from './address.js';
+import { hangUpAwareBinding } from './serial-binding.js';
 
 export interface TransportHandlers {
   data(chunk: Buffer): void;
@@ -83,19 +84,30 @@ function openTcp(host: string, port: number, opts: OpenOptions, h: TransportHand
 async function openSerial(path: string, opts: OpenOptions, h: TransportHandlers): Promise<Transport> {
   // Loaded only when a serial instrument is configured (the native binding is not needed otherwise).
   const { SerialPort } = await import('serialport');
-  const port = new SerialPort({ path, baudRate: opts.baudRate ?? 115200, autoOpen: false });
+  const binding = (serialBinding ??= hangUpAwareBinding(SerialPort.binding));
+  // `binding` is not in SerialPort's option type, but its constructor takes it (decision 1310).
+  const port = new SerialPort({ path, baudRate: opts.baudRate ?? 115200, autoOpen: false, binding } as ConstructorParameters<typeof SerialPort>[0]);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serial:${path}: not open after ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`serial:${path}: not open after ${opts.connectTimeoutMs} ms`));
+    }, opts.connectTimeoutMs);
     port.open((err) => {
       clearTimeout(timer);
+      // Opened after we gave up: close it, or it keeps the port (and its lock) for ever.
+      if (timedOut) return void (err ? undefined : port.close(() => undefined));
       if (err) reject(new Error(`serial:${path}: ${err.message}`));
       else resolve();
     });
   });
   let ended = false;
+  /** Writes not yet settled: they fail when the port goes (a write must never wait for an `open` that never comes). */
+  const writes = new Set<(err: Error) => void>();
   const end = (reason: string) => {
     if (ended) return;
     ended = true;
+    for (const fail of writes) fail(new Error(`port closed (${reason})`));
     h.closed(reason);
   };
   port.on('data', (b: Buffer) => h.data(b));
@@ -107,13 +119,31 @@ async function openSerial(path: string, opts: OpenOptions, h: TransportHandlers)
     write: (bytes) =>
       new Promise((res, rej) => {
         if (ended || !port.isOpen) return rej(new Error('port closed'));
-        port.write(bytes, (err) => (err ? rej(err) : port.drain((e) => (e ? rej(e) : res()))));
+        const settle = (err?: Error | null) => {
+          if (!writes.delete(fail)) return;
+          if (err) rej(err);
+          else res();
+        };
+        const fail = (err: Error) => settle(err);
+        writes.add(fail);
+        port.write(bytes, (err) => {
+          if (err) return settle(err);
+          // serialport's drain() on a port that is closing waits for an `open` event that never comes.
+          if (!port.isOpen) return settle(new Error('port closed before the write was drained'));
+          port.drain((e) => settle(e));
+        });
       }),
     close: () =>
       new Promise((res) => {
         ended = true;
+        for (const fail of writes) fail(new Error('port closed by request'));
         if (!port.isOpen) return res();
-        port.close(() => res());
+        // Bytes still in the output buffer belong to a write that failed: they must never reach the device later
+        // (tcflush; on Windows flush() waits for the bytes to go out instead, so there the port is just closed).
+        if (process.platform === 'win32') port.close(() => res());
+        else port.flush(() => port.close(() => res()));
       }),
   };
 }
+
+let serialBinding: typeof import('serialport').SerialPort.binding | undefined;

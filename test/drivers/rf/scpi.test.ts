@@ -87,8 +87,8 @@ describe('SCPI rf: list mode and unplug', () => {
   });
 
   it('after an unplug and a power cycle the output stays off: the adapter reads it back and never re-enables it', async () => {
-    // An idle serial port right after a reply may miss the hang-up; the watchdog's next probe finds it.
-    const { emu, drv, dev } = await rig('rs', 'pty', { watchdogMs: 50 });
+    // No watchdog: the idle port sees the hang-up by itself (a read of 0 bytes is an unplug, decision 1310).
+    const { emu, drv, dev } = await rig('rs', 'pty', { watchdogMs: 0 });
     await drv.setPulses([P(2.9e9)]);
     await drv.arm();
     const faulted = waitState(drv, 'fault');
