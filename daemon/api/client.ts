@@ -77,6 +77,9 @@ export class RpcCallError extends Error {
 }
 
 /** A control call that got no reply in time. */
+/** The longest one send to the daemon may block while no daemon is connected, ms. */
+const SEND_ATTEMPT_MS = 100;
+
 export class RpcTimeoutError extends Error {
   override readonly name = 'RpcTimeoutError';
   constructor(
@@ -102,6 +105,7 @@ export class QscopeClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly timeoutMs: number;
+  private readonly sendAttemptMs: number;
   private readonly loop: Promise<void>;
   private readonly lives = new Set<LiveData>();
 
@@ -112,7 +116,10 @@ export class QscopeClient {
     // `immediate`: queue requests only to a connected daemon, so a request made while it is down waits in
     // our queue (and is dropped there when it times out) instead of in libzmq, from where it would reach
     // a daemon started minutes later (a late `instruments.call` moving a stage is a hazard).
-    this.dealer = new Dealer({ linger: 0, immediate: true, sendTimeout: this.timeoutMs, ...curveOptions(opts.curve) });
+    // One send attempt blocks at most SEND_ATTEMPT_MS; a request is tried again while its deadline leaves room
+    // for a whole attempt (SendQueue's `mayWait`), so it never goes out after it timed out.
+    this.sendAttemptMs = Math.min(this.timeoutMs, SEND_ATTEMPT_MS);
+    this.dealer = new Dealer({ linger: 0, immediate: true, sendTimeout: this.sendAttemptMs, ...curveOptions(opts.curve) });
     this.dealer.connect(this.control);
     this.sends = new SendQueue(this.dealer, Number.MAX_SAFE_INTEGER);
     this.loop = this.receive();
@@ -155,7 +162,12 @@ export class QscopeClient {
         reject(new RpcTimeoutError(method, timeoutMs));
       }, timeoutMs);
       this.pending.set(id, { method, resolve, reject, timer });
-      this.sends.push([JSON.stringify({ id, method, params })], () => !this.pending.has(id));
+      const deadline = performance.now() + timeoutMs;
+      this.sends.push(
+        [JSON.stringify({ id, method, params })],
+        () => !this.pending.has(id),
+        () => performance.now() + this.sendAttemptMs <= deadline,
+      );
     });
   }
 

@@ -189,6 +189,30 @@ describe('control socket: a request that timed out is never delivered late', () 
   });
 });
 
+describe('control socket: a daemon that comes up while a call waits', () => {
+  it('a call still inside its deadline goes out when the daemon appears, however long the socket took to connect', async () => {
+    // The dealer's own send timeout is the client's default (150 ms here); this call allows 20 s. Before, the
+    // first send that timed out unsent was dropped and the call waited for a reply that could not come.
+    const { endpoints, remove } = privateEndpoints();
+    cleanup.push(remove);
+    const c = client(endpoints, { timeoutMs: 150 });
+    cleanup.push(() => c.close());
+    const answer = c.call('plans.list', {}, { timeoutMs: 20_000 });
+    const sends = (c as unknown as { sends: { retried: number } }).sends;
+    // Counted, not timed: the daemon starts only after two sends have timed out unsent.
+    while (sends.retried < 2) await new Promise((r) => setTimeout(r, 20));
+    const { MemoryTarget } = await import('../../../daemon/api/memory-target.js');
+    const { ApiServer } = await import('../../../daemon/api/server.js');
+    const target = new MemoryTarget();
+    await target.connect();
+    const late = new ApiServer(target, { ...endpoints, lingerMs: 0 });
+    await late.start();
+    cleanup.push(() => late.stop());
+    expect(await answer).toEqual([expect.objectContaining({ name: 'stream' })]);
+    expect(late.control.stats.requests).toBe(1);
+  });
+});
+
 describe('control socket: concurrency', () => {
   it('many clients at once each get their own answers', async () => {
     const api = await startApi();
