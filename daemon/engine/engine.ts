@@ -49,6 +49,8 @@ export interface EngineOptions {
 
 /** Finished sessions whose final status stays in memory (whenEnded works for them); older ones: their files. */
 const FINISHED_KEPT = 32;
+/** Rows per `sizes()` query of `readFrames` (one short turn of the event loop each). */
+const SIZES_PAGE = 1024;
 
 export class Engine {
   readonly clock: Clock;
@@ -337,8 +339,9 @@ export class Engine {
 
   /**
    * The API's `sessions.frames`: like `frames()`, but capped by payload bytes before anything big is read
-   * (sizes first, from the record headers), and read in chunks of about `chunkBytes` with a turn of the event
-   * loop between them. `nextSeq`: where to continue when the reply was cut by `limit` or `maxBytes`.
+   * (sizes first, from the record headers, in pages of `sizesPage` rows), and read in chunks of about
+   * `chunkBytes` with a turn of the event loop between any two reads, so no turn holds the loop for long
+   * (`npm run bench -- loop`). `nextSeq`: where to continue when the reply was cut by `limit` or `maxBytes`.
    * At least one frame is returned when there is one, whatever its size.
    */
   async readFrames(
@@ -348,7 +351,8 @@ export class Engine {
     toSeq: number,
     limit: number,
     maxBytes: number,
-    chunkBytes = 4 * 2 ** 20,
+    chunkBytes = 2 ** 20,
+    sizesPage = SIZES_PAGE,
   ): Promise<{ frames: Frame[]; nextSeq: number | null }> {
     const r = this.openStored(id);
     try {
@@ -356,7 +360,14 @@ export class Engine {
       const s = streams.find((x) => x.name === stream);
       if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${streams.map((x) => x.name).join(', ') || 'none'})`);
       const table = s.kind === 'instrument' ? 'frames' : 'results';
-      const sizes = r.sizes(table, stream, fromSeq, toSeq, limit + 1);
+      const sizes: { seq: number; bytes: number }[] = [];
+      for (let from = fromSeq, total = 0; sizes.length <= limit && from <= toSeq; ) {
+        if (sizes.length > 0) await new Promise((res) => setImmediate(res));
+        const page = r.sizes(table, stream, from, toSeq, Math.min(sizesPage, limit + 1 - sizes.length));
+        for (const x of page) sizes.push(x), (total += x.bytes);
+        if (page.length === 0 || (total > maxBytes && sizes.length > 1)) break;
+        from = page[page.length - 1]!.seq + 1;
+      }
       let n = 0;
       let bytes = 0;
       while (n < sizes.length && n < limit && (n === 0 || bytes + sizes[n]!.bytes <= maxBytes)) bytes += sizes[n++]!.bytes;

@@ -113,6 +113,27 @@ describe('sessions.frames: capped by bytes while reading, off the event loop in 
     expect(page.nextSeq).toBe(78);
     expect(ticks).toBeGreaterThanOrEqual(9);
   });
+
+  it('sizes are read in pages too: limits, byte caps and seq ranges hold across page boundaries', async () => {
+    const { engine, id } = await engineApi();
+    const seqs = (p: { frames: { header: { seq: number } }[] }) => p.frames.map((f) => f.header.seq);
+    // limit 250 in pages of 64 sizes: exactly 250 frames, continue at 250.
+    const byLimit = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 250, 1e9, 2 ** 20, 64);
+    expect(seqs(byLimit)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(byLimit.nextSeq).toBe(250);
+    // 10 000 bytes in pages of 16 sizes: 78 frames of 128 bytes, continue at 78 (as with one big page).
+    const byBytes = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 10_000, 10_000, 2 ** 20, 16);
+    expect(byBytes.frames.length).toBe(78);
+    expect(byBytes.nextSeq).toBe(78);
+    // seq 10..100 in pages of 16: all 91, nothing to continue.
+    const byRange = await engine.readFrames(id, 'cam0.frame', 10, 100, 10_000, 1e9, 2 ** 20, 16);
+    expect(seqs(byRange)).toEqual(Array.from({ length: 91 }, (_, i) => i + 10));
+    expect(byRange.nextSeq).toBeNull();
+    // The last page ends exactly at the end of the stream (400 = 25 × 16): all 400, nothing to continue.
+    const all = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 10_000, 1e9, 2 ** 20, 16);
+    expect(all.frames.length).toBe(400);
+    expect(all.nextSeq).toBeNull();
+  });
 });
 
 describe('a client that does not read its replies is dropped, with bounded memory (point 5)', () => {
