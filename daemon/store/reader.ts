@@ -3,7 +3,7 @@
  * order (or by stream and seq range), events.
  */
 import type Database from 'better-sqlite3';
-import { decodePayload, type Dtype, type Frame, type FrameHeader } from '../../drivers/core/frame.js';
+import { assignFields, decodePayload, type Dtype, type Frame, type FrameHeader } from '../../drivers/core/frame.js';
 import { SessionFileError } from './db.js';
 import type { SessionRow, StreamRow, EventRow, FrameTable, RecordedSession } from '../../pipelines/core/recorded-session.js';
 
@@ -126,7 +126,10 @@ export class SessionReader implements RecordedSession {
 
   private decode(r: RawFrame): Frame {
     const rest = parse(this.path, `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
-    const header = { ...rest, stream: r.name, seq: r.seq, t: r.t } as FrameHeader;
+    const header = assignFields({} as FrameHeader, rest);
+    header.stream = r.name;
+    header.seq = r.seq;
+    header.t = r.t;
     return { header, payload: decodePayload(header.dtype, r.payload) };
   }
 
