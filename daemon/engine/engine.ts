@@ -353,7 +353,7 @@ export class Engine {
     maxBytes: number,
     chunkBytes = 2 ** 20,
     sizesPage = SIZES_PAGE,
-  ): Promise<{ frames: Frame[]; nextSeq: number | null }> {
+  ): Promise<{ frames: Frame[]; nextSeq: number | null; headersJson: string }> {
     const r = this.openStored(id);
     try {
       const streams = r.streams();
@@ -373,16 +373,20 @@ export class Engine {
       while (n < sizes.length && n < limit && (n === 0 || bytes + sizes[n]!.bytes <= maxBytes)) bytes += sizes[n++]!.bytes;
       const nextSeq = n < sizes.length ? sizes[n]!.seq : null;
       const frames: Frame[] = [];
+      // The headers' JSON a chunk at a time (the API sends it as is): no single stringify of them all.
+      const json: string[] = [];
       let i = 0;
       while (i < n) {
         let j = i + 1;
         let chunk = sizes[i]!.bytes;
         while (j < n && chunk + sizes[j]!.bytes <= chunkBytes) chunk += sizes[j++]!.bytes;
         if (i > 0) await new Promise((res) => setImmediate(res));
-        frames.push(...r.page(table, stream, sizes[i]!.seq, j - i));
+        const page = r.page(table, stream, sizes[i]!.seq, j - i);
+        for (const f of page) frames.push(f);
+        if (page.length) json.push(JSON.stringify(page.map((f) => f.header)).slice(1, -1));
         i = j;
       }
-      return { frames, nextSeq };
+      return { frames, nextSeq, headersJson: `[${json.join(',')}]` };
     } finally {
       r.close();
     }

@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer } from 'zeromq';
+import { Dispatcher } from '../../daemon/api/dispatcher.js';
 import { engineTarget } from '../../daemon/api/engine-target.js';
 import { MemoryTarget } from '../../daemon/api/memory-target.js';
 import { ErrorCode } from '../../daemon/api/protocol.js';
@@ -133,6 +134,21 @@ describe('sessions.frames: capped by bytes while reading, off the event loop in 
     const all = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 10_000, 1e9, 2 ** 20, 16);
     expect(all.frames.length).toBe(400);
     expect(all.nextSeq).toBeNull();
+    // The headers' JSON, built a chunk at a time, is the JSON of all the headers at once.
+    for (const page of [byLimit, byBytes, byRange, all]) expect(page.headersJson).toBe(JSON.stringify(page.frames.map((f) => f.header)));
+  });
+
+  it('the reply text with the headers serialised a chunk at a time is the one JSON.stringify gives', async () => {
+    const { engine, id } = await engineApi();
+    const d = new Dispatcher(engineTarget(engine, 'test'), { maxRequestBytes: 2 ** 20, maxReplyBytes: 10_000 });
+    for (const [fromSeq, toSeq] of [[0, Number.MAX_SAFE_INTEGER], [5, 9]] as const) {
+      const reply = await d.dispatch(Buffer.from(JSON.stringify({ id: 'r1', method: 'sessions.frames', params: { id, stream: 'cam0.frame', fromSeq, toSeq, limit: 1000 } })));
+      const page = await engine.readFrames(id, 'cam0.frame', fromSeq, toSeq, 1000, 10_000);
+      const expected = JSON.stringify({ id: 'r1', result: { session: id, stream: 'cam0.frame', frames: page.frames.map((f) => f.header), nextSeq: page.nextSeq } });
+      expect(reply.error).toBeUndefined();
+      expect(reply.json).toBe(expected);
+      expect(reply.parts.length).toBe(page.frames.length);
+    }
   });
 });
 
