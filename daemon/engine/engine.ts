@@ -364,7 +364,10 @@ export class Engine {
       for (let from = fromSeq, total = 0; sizes.length <= limit && from <= toSeq; ) {
         if (sizes.length > 0) await new Promise((res) => setImmediate(res));
         const page = r.sizes(table, stream, from, toSeq, Math.min(sizesPage, limit + 1 - sizes.length));
-        for (const x of page) sizes.push(x), (total += x.bytes);
+        for (const x of page) {
+          sizes.push(x);
+          total += x.bytes;
+        }
         if (page.length === 0 || (total > maxBytes && sizes.length > 1)) break;
         from = page[page.length - 1]!.seq + 1;
       }
