@@ -70,7 +70,7 @@ export class Engine {
    * Sessions of this process: the running one with its SessionRun; a finished one keeps only its final
    * status (its run, pipeline and recorder are released), and only the last FINISHED_KEPT of those.
    */
-  private readonly runs = new Map<string, { run?: SessionRun; done: Promise<SessionStatus>; final?: SessionStatus }>();
+  private readonly runs = new Map<string, { run?: SessionRun; done: Promise<SessionStatus>; closed: Promise<void>; final?: SessionStatus }>();
   private readonly framesSubject = new Subject<SessionFrame>();
   private readonly eventsSubject = new Subject<SessionEvent>();
   private readonly ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
@@ -246,7 +246,7 @@ export class Engine {
     this.current = run;
     this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
     this.eventsSubject.next({ sessionId: id, type: 'started', status: run.status() });
-    const entry: { run?: SessionRun; done: Promise<SessionStatus>; final?: SessionStatus } = { run, done: undefined as never };
+    const entry: { run?: SessionRun; done: Promise<SessionStatus>; closed: Promise<void>; final?: SessionStatus } = { run, done: undefined as never, closed: undefined as never };
     entry.done = run.execute().then(() => {
       const st = run.status();
       // Nothing of a finished session stays behind but its status (a daemon runs for months).
@@ -257,6 +257,11 @@ export class Engine {
       this.eventsSubject.next({ sessionId: id, type: 'ended', status: st });
       return st;
     });
+    // The recorder's last checkpoint runs in a worker after the end (decision 0502); its promise exists by then.
+    entry.closed = entry.done.then(() => writer.finalCheckpoint).then(
+      () => undefined,
+      () => undefined,
+    );
     this.runs.set(id, entry);
     return id;
   }
@@ -266,6 +271,16 @@ export class Engine {
     const entry = this.runs.get(id ?? this.current?.sessionId ?? '');
     if (!entry) return Promise.reject(new EngineError('UNKNOWN_SESSION', `session: no session ${id ?? '(none running)'} in this process`));
     return entry.done;
+  }
+
+  /**
+   * Resolves once session `id` has ended and its file is closed for good (the last WAL checkpoint, done in a
+   * worker thread after the end, has finished): nothing writes to the session's folder any more.
+   */
+  whenClosed(id: string): Promise<void> {
+    const entry = this.runs.get(id);
+    if (!entry) return Promise.reject(new EngineError('UNKNOWN_SESSION', `session: no session ${id} in this process`));
+    return entry.closed;
   }
 
   pause(id?: string): SessionStatus {
