@@ -17,12 +17,13 @@ interface RawFrame {
   payload: Buffer;
 }
 
-function parse(path: string, what: string, text: string | null): unknown {
+/** `what` names the value in the error; a function when building the name costs (once per frame). */
+function parse(path: string, what: string | (() => string), text: string | null): unknown {
   if (text === null) return null;
   try {
     return JSON.parse(text);
   } catch {
-    throw new SessionFileError(path, `${what}: invalid JSON`);
+    throw new SessionFileError(path, `${typeof what === 'function' ? what() : what}: invalid JSON`);
   }
 }
 
@@ -125,7 +126,7 @@ export class SessionReader implements RecordedSession {
   }
 
   private decode(r: RawFrame): Frame {
-    const rest = parse(this.path, `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
+    const rest = parse(this.path, () => `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
     const header = assignFields({} as FrameHeader, rest);
     header.stream = r.name;
     header.seq = r.seq;
