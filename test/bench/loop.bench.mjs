@@ -222,4 +222,4 @@ if (!ONLY || ONLY === 'frames') {
   await engine.stop();
   for (const d of drivers.values()) await d.disconnect();
 }
-rmSync(dir, { recursive: true, force: true });
+rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 }); // a last checkpoint worker may still be closing
