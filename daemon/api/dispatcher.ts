@@ -108,7 +108,7 @@ export class Dispatcher {
       const outcome = await METHODS[method]!.handle(this.ctx, params);
       let json: string;
       try {
-        json = JSON.stringify({ id, result: outcome.result ?? null });
+        json = outcome.resultJson !== undefined ? `{"id":${JSON.stringify(id)},"result":${outcome.resultJson}}` : JSON.stringify({ id, result: outcome.result ?? null });
       } catch (err) {
         throw new ApiError(ErrorCode.INTERNAL_ERROR, `internal error: result of ${method} is not serialisable: ${(err as Error).message}`);
       }

@@ -12,6 +12,8 @@ import { createAjv, describeErrors, fieldErrors, type ValidateFunction } from '.
 
 export interface MethodOutcome {
   result: unknown;
+  /** `JSON.stringify(result)` when the handler has it already; the dispatcher then sends it as is. */
+  resultJson?: string;
   /** Extra binary parts sent after the JSON reply, in order. */
   parts?: Uint8Array[];
 }
@@ -167,7 +169,12 @@ export const METHODS: Record<string, MethodDef> = {
         const cut = headers.length < frames.length || headers.length >= limit;
         nextSeq = cut && last < toSeq ? last + 1 : null;
       }
-      return { result: { session: id, stream: p.stream, frames: headers, nextSeq }, parts };
+      const result = { session: id, stream: p.stream, frames: headers, nextSeq };
+      // The headers' JSON, built by the reader a chunk at a time, when it holds exactly these headers.
+      const pre = !Array.isArray(got) && headers.length === frames.length ? got.headersJson : undefined;
+      if (pre === undefined) return { result, parts };
+      const resultJson = `{"session":${JSON.stringify(id)},"stream":${JSON.stringify(p.stream)},"frames":${pre},"nextSeq":${JSON.stringify(nextSeq)}}`;
+      return { result, resultJson, parts };
     },
   },
 };

@@ -57,6 +57,11 @@ export interface SessionMeta {
 export interface FramePage {
   frames: Frame[];
   nextSeq: number | null;
+  /**
+   * `JSON.stringify(frames.map((f) => f.header))`, when the reader built it a chunk at a time between turns of
+   * the event loop (so the reply's one big stringify does not stall it).
+   */
+  headersJson?: string;
 }
 
 /** One recorded stream of a session (`sessions.streams`). */

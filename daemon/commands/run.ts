@@ -107,6 +107,7 @@ export async function runPlan(plan: string, opts: RunOptions, deps: CommandDeps,
     }
     const stopBar = io.progress ? await progressBar(engine, id) : phaseLines(engine, id, io);
     const st = await engine.whenEnded(id);
+    await engine.whenClosed(id); // the session file is complete when the command returns
     stopBar();
     io.out(`${st.id} ${st.state}: ${st.reason ?? ''} (${st.frames} frames, ${st.results} results, ${(st.elapsedNs / 1e9).toFixed(3)} s of experiment time)\n`);
     return st.state === 'completed' ? EXIT.ok : EXIT.notCompleted;

@@ -49,6 +49,8 @@ export interface EngineOptions {
 
 /** Finished sessions whose final status stays in memory (whenEnded works for them); older ones: their files. */
 const FINISHED_KEPT = 32;
+/** Rows per `sizes()` query of `readFrames` (one short turn of the event loop each). */
+const SIZES_PAGE = 1024;
 
 export class Engine {
   readonly clock: Clock;
@@ -68,7 +70,7 @@ export class Engine {
    * Sessions of this process: the running one with its SessionRun; a finished one keeps only its final
    * status (its run, pipeline and recorder are released), and only the last FINISHED_KEPT of those.
    */
-  private readonly runs = new Map<string, { run?: SessionRun; done: Promise<SessionStatus>; final?: SessionStatus }>();
+  private readonly runs = new Map<string, { run?: SessionRun; done: Promise<SessionStatus>; closed: Promise<void>; final?: SessionStatus }>();
   private readonly framesSubject = new Subject<SessionFrame>();
   private readonly eventsSubject = new Subject<SessionEvent>();
   private readonly ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
@@ -244,7 +246,7 @@ export class Engine {
     this.current = run;
     this.log?.info({ session: id, plan: plan.name, params: validated, instruments }, 'session started');
     this.eventsSubject.next({ sessionId: id, type: 'started', status: run.status() });
-    const entry: { run?: SessionRun; done: Promise<SessionStatus>; final?: SessionStatus } = { run, done: undefined as never };
+    const entry: { run?: SessionRun; done: Promise<SessionStatus>; closed: Promise<void>; final?: SessionStatus } = { run, done: undefined as never, closed: undefined as never };
     entry.done = run.execute().then(() => {
       const st = run.status();
       // Nothing of a finished session stays behind but its status (a daemon runs for months).
@@ -255,6 +257,11 @@ export class Engine {
       this.eventsSubject.next({ sessionId: id, type: 'ended', status: st });
       return st;
     });
+    // The recorder's last checkpoint runs in a worker after the end (decision 0502); its promise exists by then.
+    entry.closed = entry.done.then(() => writer.finalCheckpoint).then(
+      () => undefined,
+      () => undefined,
+    );
     this.runs.set(id, entry);
     return id;
   }
@@ -264,6 +271,16 @@ export class Engine {
     const entry = this.runs.get(id ?? this.current?.sessionId ?? '');
     if (!entry) return Promise.reject(new EngineError('UNKNOWN_SESSION', `session: no session ${id ?? '(none running)'} in this process`));
     return entry.done;
+  }
+
+  /**
+   * Resolves once session `id` has ended and its file is closed for good (the last WAL checkpoint, done in a
+   * worker thread after the end, has finished): nothing writes to the session's folder any more.
+   */
+  whenClosed(id: string): Promise<void> {
+    const entry = this.runs.get(id);
+    if (!entry) return Promise.reject(new EngineError('UNKNOWN_SESSION', `session: no session ${id} in this process`));
+    return entry.closed;
   }
 
   pause(id?: string): SessionStatus {
@@ -337,8 +354,9 @@ export class Engine {
 
   /**
    * The API's `sessions.frames`: like `frames()`, but capped by payload bytes before anything big is read
-   * (sizes first, from the record headers), and read in chunks of about `chunkBytes` with a turn of the event
-   * loop between them. `nextSeq`: where to continue when the reply was cut by `limit` or `maxBytes`.
+   * (sizes first, from the record headers, in pages of `sizesPage` rows), and read in chunks of about
+   * `chunkBytes` with a turn of the event loop between any two reads, so no turn holds the loop for long
+   * (`npm run bench -- loop`). `nextSeq`: where to continue when the reply was cut by `limit` or `maxBytes`.
    * At least one frame is returned when there is one, whatever its size.
    */
   async readFrames(
@@ -348,30 +366,45 @@ export class Engine {
     toSeq: number,
     limit: number,
     maxBytes: number,
-    chunkBytes = 4 * 2 ** 20,
-  ): Promise<{ frames: Frame[]; nextSeq: number | null }> {
+    chunkBytes = 2 ** 20,
+    sizesPage = SIZES_PAGE,
+  ): Promise<{ frames: Frame[]; nextSeq: number | null; headersJson: string }> {
     const r = this.openStored(id);
     try {
       const streams = r.streams();
       const s = streams.find((x) => x.name === stream);
       if (!s) throw new EngineError('UNKNOWN_STREAM', `session ${id}: no stream '${stream}' (streams: ${streams.map((x) => x.name).join(', ') || 'none'})`);
       const table = s.kind === 'instrument' ? 'frames' : 'results';
-      const sizes = r.sizes(table, stream, fromSeq, toSeq, limit + 1);
+      const sizes: { seq: number; bytes: number }[] = [];
+      for (let from = fromSeq, total = 0; sizes.length <= limit && from <= toSeq; ) {
+        if (sizes.length > 0) await new Promise((res) => setImmediate(res));
+        const page = r.sizes(table, stream, from, toSeq, Math.min(sizesPage, limit + 1 - sizes.length));
+        for (const x of page) {
+          sizes.push(x);
+          total += x.bytes;
+        }
+        if (page.length === 0 || (total > maxBytes && sizes.length > 1)) break;
+        from = page[page.length - 1]!.seq + 1;
+      }
       let n = 0;
       let bytes = 0;
       while (n < sizes.length && n < limit && (n === 0 || bytes + sizes[n]!.bytes <= maxBytes)) bytes += sizes[n++]!.bytes;
       const nextSeq = n < sizes.length ? sizes[n]!.seq : null;
       const frames: Frame[] = [];
+      // The headers' JSON a chunk at a time (the API sends it as is): no single stringify of them all.
+      const json: string[] = [];
       let i = 0;
       while (i < n) {
         let j = i + 1;
         let chunk = sizes[i]!.bytes;
         while (j < n && chunk + sizes[j]!.bytes <= chunkBytes) chunk += sizes[j++]!.bytes;
         if (i > 0) await new Promise((res) => setImmediate(res));
-        frames.push(...r.page(table, stream, sizes[i]!.seq, j - i));
+        const page = r.page(table, stream, sizes[i]!.seq, j - i);
+        for (const f of page) frames.push(f);
+        if (page.length) json.push(JSON.stringify(page.map((f) => f.header)).slice(1, -1));
         i = j;
       }
-      return { frames, nextSeq };
+      return { frames, nextSeq, headersJson: `[${json.join(',')}]` };
     } finally {
       r.close();
     }

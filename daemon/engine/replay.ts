@@ -224,6 +224,8 @@ export async function replaySession(o: ReplayOptions): Promise<ReplayReport> {
     o.onEngine?.(engine, id);
     const status = await engine.whenEnded(id);
     const replayMs = performance.now() - wallStart;
+    // Nothing may still write to the store's folder when the caller gets the report (it may remove it).
+    await engine.whenClosed(id);
     for (const d of drivers.values()) await d.disconnect().catch(() => undefined);
 
     const replayed = o.store.open(id);

@@ -7,7 +7,7 @@ import { Subject, type Subscription } from 'rxjs';
 import type { Clock } from '../../drivers/core/clock.js';
 import type { Driver } from '../../drivers/core/driver.js';
 import { DriverError } from '../../drivers/core/errors.js';
-import { makeFrame, type Frame, type Payload } from '../../drivers/core/frame.js';
+import { assignFields, makeFrame, type Frame, type Payload } from '../../drivers/core/frame.js';
 import type { Pipeline, PipelineOutput } from '../../pipelines/core/pipeline.js';
 import type { StopDecision } from '../../pipelines/core/stopping.js';
 import type { AcquireOptions, PhaseOptions, Plan, PlanContext, PlanEstimate } from '../../pipelines/core/plan.js';
@@ -580,7 +580,7 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     }
     const seq = this.seqs.get(stream) ?? 0;
     this.seqs.set(stream, seq + 1);
-    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], opts.fields ? { ...m.fields, ...opts.fields } : (m.fields ?? {}));
+    return makeFrame(stream, seq, t, m.payload, m.shape ?? [m.payload.length], opts.fields ? assignFields(assignFields({}, m.fields ?? {}), opts.fields) : (m.fields ?? {}));
   }
 
   private emitFrame(f: Frame): void {
@@ -625,7 +625,8 @@ export class SessionRun implements PlanContext<Record<string, unknown>> {
     try {
       const t = out.t ?? this.lastInputT;
       if (!Number.isInteger(t) || t < 0) throw new RangeError(`t: must be integer ns ≥ 0, got ${t}`);
-      const fields = { ...out.fields, [PROCESSING_LATENCY_FIELD]: Math.max(0, this.tNs() - t) };
+      const fields: Record<string, unknown> = assignFields({}, out.fields ?? {});
+      fields[PROCESSING_LATENCY_FIELD] = Math.max(0, this.tNs() - t);
       f = makeFrame(stream, seq, t, out.payload, out.shape ?? [out.payload.length], fields);
     } catch (err) {
       this.end({ status: 'failed', reason: `pipeline ${p.name}: result ${out.name}: ${describeError(err)}` });

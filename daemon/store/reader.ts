@@ -3,7 +3,7 @@
  * order (or by stream and seq range), events.
  */
 import type Database from 'better-sqlite3';
-import { decodePayload, type Dtype, type Frame, type FrameHeader } from '../../drivers/core/frame.js';
+import { assignFields, decodePayload, type Dtype, type Frame, type FrameHeader } from '../../drivers/core/frame.js';
 import { SessionFileError } from './db.js';
 import type { SessionRow, StreamRow, EventRow, FrameTable, RecordedSession } from '../../pipelines/core/recorded-session.js';
 
@@ -17,12 +17,13 @@ interface RawFrame {
   payload: Buffer;
 }
 
-function parse(path: string, what: string, text: string | null): unknown {
+/** `what` names the value in the error; a function when building the name costs (once per frame). */
+function parse(path: string, what: string | (() => string), text: string | null): unknown {
   if (text === null) return null;
   try {
     return JSON.parse(text);
   } catch {
-    throw new SessionFileError(path, `${what}: invalid JSON`);
+    throw new SessionFileError(path, `${typeof what === 'function' ? what() : what}: invalid JSON`);
   }
 }
 
@@ -125,8 +126,11 @@ export class SessionReader implements RecordedSession {
   }
 
   private decode(r: RawFrame): Frame {
-    const rest = parse(this.path, `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
-    const header = { ...rest, stream: r.name, seq: r.seq, t: r.t } as FrameHeader;
+    const rest = parse(this.path, () => `frame ${r.name}#${r.seq}`, r.header) as Omit<FrameHeader, 'stream' | 'seq' | 't'>;
+    const header = assignFields({} as FrameHeader, rest);
+    header.stream = r.name;
+    header.seq = r.seq;
+    header.t = r.t;
     return { header, payload: decodePayload(header.dtype, r.payload) };
   }
 

@@ -6,7 +6,7 @@
  * session back. Recorded times are handed to the engine (`recordedT`) so the
  * replayed frames carry the recorded timing.
  */
-import type { Frame, Payload } from '../core/frame.js';
+import { assignField, type Frame, type Payload } from '../core/frame.js';
 import { SimWorld, type Measurement, type WorldOptions } from '../core/world.js';
 import { RecordingExhaustedError } from './errors.js';
 
@@ -39,7 +39,8 @@ export class ReplaySource extends SimWorld {
   override measure<P extends Payload>(stream: string, _compute: () => Measurement<P>): Measurement<P> {
     const f = this.nextOf(stream);
     const fields: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(f.header)) if (!RESERVED.has(k)) fields[k] = v;
+    const h = f.header as Record<string, unknown>;
+    for (const k in h) if (!RESERVED.has(k) && Object.hasOwn(h, k)) assignField(fields, k, h[k]);
     return { payload: f.payload as P, shape: f.header.shape, fields };
   }
 

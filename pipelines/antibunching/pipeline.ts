@@ -7,7 +7,8 @@
  * - `final`: builds the maps with the chosen method and emits them as arrays
  *   (`g2.pl`, `g2.g2`, `g2.g2_std`, `g2.crb`, `g2.G2`, `g2.G2_std`, `g2.dwell_s`),
  *   PNGs (`g2.png_*`, u8 PNG bytes) and `g2.metrics` (FWHMs in its fields).
- * The CNN runs in a worker thread; `settle()` awaits it.
+ * The calibration fit and the final maps run in a worker thread (compute-client.ts), the CNN in its own;
+ * the clock is held meanwhile (virtual time stands still), and `shouldStop` / `settle()` await them.
  */
 import { from, type OperatorFunction } from 'rxjs';
 import { concatMap } from 'rxjs/operators';
@@ -16,7 +17,7 @@ import type { HbtGeometry } from '../../drivers/hbt/model.js';
 import type { Pipeline, PipelineContext, PipelineDescription, PipelineFactory, PipelineOutput } from '../core/pipeline.js';
 import { CONTINUE, type StopDecision } from '../core/stopping.js';
 import { renderMapPng } from '../core/png-image.js';
-import { calibrate, type CalibrationResult } from './calibration.js';
+import type { CalibrationResult } from './calibration.js';
 import type { G2Method } from './estimate.js';
 import { HbtScanData, estimateMaps, imageFwhm, plPsfFwhmNm, pixelStopDecision, poolKernel, poolKernelSigmaPx, type ScanMaps, type StopPolicy } from './scan.js';
 import { shapeFixedFitter, type ShapeFixedFitter } from './shape-fixed-ml.js';
@@ -51,6 +52,8 @@ export class G2Pipeline implements Pipeline {
   private fitter: ShapeFixedFitter | undefined;
   private last = new Map<number, { g2: number; std: number; crb: number; events: number; scale: number }>();
   private pending: Promise<unknown> = Promise.resolve();
+  /** True while the calibration fit runs in its worker (scan frames wait for it in the operator's queue). */
+  private calibrating = false;
   private cnn: CnnClient | undefined;
   private readonly p: G2PipelineParams;
   /** Experiment time (frame `t`, ns) of the last live map update. */
@@ -77,8 +80,8 @@ export class G2Pipeline implements Pipeline {
   }
 
   operator(): OperatorFunction<Frame, PipelineOutput> {
-    // Calibration and scan frames are handled synchronously (shouldStop always
-    // sees them); only the final maps (CNN in a worker) are asynchronous.
+    // Scan frames are handled synchronously (shouldStop always sees them); the calibration fit and the final
+    // maps run in a worker thread, and concatMap keeps every later frame queued behind them, in order.
     return (frames$) =>
       frames$.pipe(
         concatMap((f) => {
@@ -88,28 +91,48 @@ export class G2Pipeline implements Pipeline {
             this.pending = work.catch(() => undefined);
             return from(work).pipe(concatMap((outs) => from(outs)));
           }
+          if (f.header.phase === 'calibration' && f.header.stream.endsWith('.histogram')) {
+            const work = this.calibrate(f);
+            this.pending = work.catch(() => undefined);
+            return from(work).pipe(concatMap((outs) => from(outs)));
+          }
           return from(this.handle(f));
         }),
       );
   }
 
+  /**
+   * The calibration: the full three-level LM fit (70–800 ms) in a worker thread, never on the daemon's
+   * event loop (issue 18, point 3). The clock is held meanwhile, so on a virtual clock the fit takes no
+   * experiment time, as it did in-process. Same function on the same data: bit-identical results.
+   */
+  private async calibrate(f: Frame): Promise<PipelineOutput[]> {
+    const g = this.geometryOf(f);
+    this.calibrating = true;
+    try {
+      // Held from the start (the module import included): virtual time must not run on meanwhile.
+      const work = import('./compute-client.js').then((m) => m.calibrateInWorker(f.payload, Number(f.header.counts), Number(f.header.integrationS), g));
+      this.cal = await this.ctx.clock.hold(work);
+    } finally {
+      this.calibrating = false;
+    }
+    this.fitter = shapeFixedFitter(this.cal.shape);
+    this.data = new HbtScanData({ ny: this.p.ny, nx: this.p.nx, pixelSizeNm: this.p.fieldSizeNm / this.p.nx, geometry: g });
+    const c = this.cal;
+    return [
+      {
+        name: 'calibration',
+        payload: Float64Array.of(c.curve.t1Ns, c.curve.t2Ns, c.curve.bunchingRatio, c.fit.g2, c.fit.std, c.rate, c.g2Peak, c.fit.events),
+        fields: { columns: ['t1Ns', 't2Ns', 'bunchingRatio', 'g2', 'g2Std', 'rateCps', 'g2Peak', 'events'] },
+        // Emitted after the fit: its data time is the calibration frame's, whatever arrived meanwhile.
+        t: f.header.t,
+      },
+    ];
+  }
+
   private handle(f: Frame): PipelineOutput[] {
     const phase = f.header.phase;
     if (!f.header.stream.endsWith('.histogram')) return [];
-    if (phase === 'calibration') {
-      const g = this.geometryOf(f);
-      this.cal = calibrate(f.payload, Number(f.header.counts), Number(f.header.integrationS), g);
-      this.fitter = shapeFixedFitter(this.cal.shape);
-      this.data = new HbtScanData({ ny: this.p.ny, nx: this.p.nx, pixelSizeNm: this.p.fieldSizeNm / this.p.nx, geometry: g });
-      const c = this.cal;
-      return [
-        {
-          name: 'calibration',
-          payload: Float64Array.of(c.curve.t1Ns, c.curve.t2Ns, c.curve.bunchingRatio, c.fit.g2, c.fit.std, c.rate, c.g2Peak, c.fit.events),
-          fields: { columns: ['t1Ns', 't2Ns', 'bunchingRatio', 'g2', 'g2Std', 'rateCps', 'g2Peak', 'events'] },
-        },
-      ];
-    }
     if (phase === 'scan') {
       if (!this.data || !this.fitter) throw new Error('scan frame before the calibration');
       const pixel = Number(f.header.pixel);
@@ -135,7 +158,9 @@ export class G2Pipeline implements Pipeline {
     return [];
   }
 
-  shouldStop(scope: unknown): StopDecision {
+  shouldStop(scope: unknown): StopDecision | Promise<StopDecision> {
+    // A scan frame pushed while the calibration fit runs is handled right after it: answer from it then.
+    if (this.calibrating) return this.pending.then(() => this.shouldStop(scope));
     const pixel = (scope as { pixel?: number } | undefined)?.pixel;
     if (pixel === undefined || !this.data || !this.cal) return CONTINUE;
     const est = this.last.get(pixel);
@@ -159,7 +184,7 @@ export class G2Pipeline implements Pipeline {
     if (this.p.method !== 'cnn') {
       // The maps, their fits and PNGs take ~0.1 s for 8×8 and more for larger scans: in a worker thread,
       // never on the daemon's event loop (issue 18, point 3).
-      const { finalOutputsInWorker } = await import('./maps-client.js');
+      const { finalOutputsInWorker } = await import('./compute-client.js');
       return finalOutputsInWorker(this.data, this.cal, this.p);
     }
     const { CnnClient } = await import('./cnn-client.js');
@@ -175,7 +200,7 @@ export class G2Pipeline implements Pipeline {
 
 /**
  * The final maps of a scan with the chosen method, as result outputs (arrays, PNGs, metrics). The pooling
- * kernel follows the measured PL width. Runs in the maps worker (maps-worker.ts), or in-process for the CNN
+ * kernel follows the measured PL width. Runs in the compute worker (compute-worker.ts), or in-process for the CNN
  * (whose network already runs in its own worker).
  */
 export async function computeFinalOutputs(

@@ -4,19 +4,46 @@
 // (the same plan and driver as `npm run bench -- store`). Uses the built dist/ (`npm run build:ts` first).
 // Profile of the replay alone (not the recording, not the comparison): QSCOPE_BENCH_PROFILE=out.cpuprofile
 // QSCOPE_BENCH_ONLY=plan QSCOPE_BENCH_RUNS=1 npm run bench -- replay (open the file in Chrome DevTools).
+// Before/after in the same run: QSCOPE_BENCH_BEFORE=/path/to/other/dist runs this script alternately on that
+// build and on ours, one child process per run (QSCOPE_BENCH_RUNS each), and reports the medians of both.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SessionStore, DEFAULT_LIMITS } from '../../dist/daemon/store/index.js';
-import { Engine } from '../../dist/daemon/engine/engine.js';
-import { replaySession } from '../../dist/daemon/engine/replay.js';
-import { PlanRegistry } from '../../dist/daemon/plans/index.js';
-import { PipelineRegistry } from '../../dist/pipelines/core/pipeline.js';
-import { VirtualClock } from '../../dist/drivers/core/clock.js';
-import { DriverRegistry } from '../../dist/drivers/core/registry.js';
-import { SimulatedDriver } from '../../dist/drivers/core/simulated.js';
-import { SimWorld } from '../../dist/drivers/core/world.js';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const BEFORE = process.env.QSCOPE_BENCH_BEFORE;
+if (BEFORE && !process.env.QSCOPE_BENCH_DIST) {
+  const runs = Number(process.env.QSCOPE_BENCH_RUNS ?? 3);
+  const ours = fileURLToPath(new URL('../../dist', import.meta.url));
+  const lines = [];
+  for (let i = 0; i < runs; i++) {
+    for (const [label, dist] of [['before', resolve(BEFORE)], ['now', ours]]) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, QSCOPE_BENCH_DIST: dist, QSCOPE_BENCH_RUNS: '1' }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${label} run failed: ${r.stderr}`);
+      for (const l of r.stdout.split('\n').filter((x) => x.startsWith('{'))) lines.push({ label, ...JSON.parse(l) });
+    }
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const c of [...new Set(lines.map((l) => l.case))]) {
+    const of = (label, k) => med(lines.filter((l) => l.case === c && l.label === label).map((l) => l[k]));
+    const row = { case: c, runs };
+    for (const k of ['framesPerSec', 'framesPerCpuSec', 'compareFramesPerSec', 'framesPerSecInclComparison']) row[k] = { before: of('before', k), now: of('now', k), ratio: +(of('now', k) / of('before', k)).toFixed(2) };
+    console.log(JSON.stringify({ ...row, load1: +loadavg()[0].toFixed(1) }));
+  }
+  process.exit(0);
+}
+const DIST = pathToFileURL(resolve(process.env.QSCOPE_BENCH_DIST ?? fileURLToPath(new URL('../../dist', import.meta.url)))).href;
+const { SessionStore, DEFAULT_LIMITS } = await import(`${DIST}/daemon/store/index.js`);
+const { Engine } = await import(`${DIST}/daemon/engine/engine.js`);
+const { replaySession } = await import(`${DIST}/daemon/engine/replay.js`);
+const { PlanRegistry } = await import(`${DIST}/daemon/plans/index.js`);
+const { PipelineRegistry } = await import(`${DIST}/pipelines/core/pipeline.js`);
+const { VirtualClock } = await import(`${DIST}/drivers/core/clock.js`);
+const { DriverRegistry } = await import(`${DIST}/drivers/core/registry.js`);
+const { SimulatedDriver } = await import(`${DIST}/drivers/core/simulated.js`);
+const { SimWorld } = await import(`${DIST}/drivers/core/world.js`);
 
 const BINS = 215;
 const N = Number(process.env.QSCOPE_BENCH_FRAMES ?? 50_000);
@@ -98,4 +125,4 @@ for (const framesOnly of [false, true]) {
     framesPerSecInclComparison: Math.round(median(runs.map((r) => N / r.s))),
   });
 }
-rmSync(dir, { recursive: true, force: true });
+rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 }); // a last checkpoint worker may still be closing

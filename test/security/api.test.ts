@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer } from 'zeromq';
+import { Dispatcher } from '../../daemon/api/dispatcher.js';
 import { engineTarget } from '../../daemon/api/engine-target.js';
 import { MemoryTarget } from '../../daemon/api/memory-target.js';
 import { ErrorCode } from '../../daemon/api/protocol.js';
@@ -112,6 +113,42 @@ describe('sessions.frames: capped by bytes while reading, off the event loop in 
     expect(page.frames.length).toBe(78);
     expect(page.nextSeq).toBe(78);
     expect(ticks).toBeGreaterThanOrEqual(9);
+  });
+
+  it('sizes are read in pages too: limits, byte caps and seq ranges hold across page boundaries', async () => {
+    const { engine, id } = await engineApi();
+    const seqs = (p: { frames: { header: { seq: number } }[] }) => p.frames.map((f) => f.header.seq);
+    // limit 250 in pages of 64 sizes: exactly 250 frames, continue at 250.
+    const byLimit = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 250, 1e9, 2 ** 20, 64);
+    expect(seqs(byLimit)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(byLimit.nextSeq).toBe(250);
+    // 10 000 bytes in pages of 16 sizes: 78 frames of 128 bytes, continue at 78 (as with one big page).
+    const byBytes = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 10_000, 10_000, 2 ** 20, 16);
+    expect(byBytes.frames.length).toBe(78);
+    expect(byBytes.nextSeq).toBe(78);
+    // seq 10..100 in pages of 16: all 91, nothing to continue.
+    const byRange = await engine.readFrames(id, 'cam0.frame', 10, 100, 10_000, 1e9, 2 ** 20, 16);
+    expect(seqs(byRange)).toEqual(Array.from({ length: 91 }, (_, i) => i + 10));
+    expect(byRange.nextSeq).toBeNull();
+    // The last page ends exactly at the end of the stream (400 = 25 × 16): all 400, nothing to continue.
+    const all = await engine.readFrames(id, 'cam0.frame', 0, Number.MAX_SAFE_INTEGER, 10_000, 1e9, 2 ** 20, 16);
+    expect(all.frames.length).toBe(400);
+    expect(all.nextSeq).toBeNull();
+    // The headers' JSON, built a chunk at a time, is the JSON of all the headers at once.
+    for (const page of [byLimit, byBytes, byRange, all]) expect(page.headersJson).toBe(JSON.stringify(page.frames.map((f) => f.header)));
+  });
+
+  it('the reply text with the headers serialised a chunk at a time is the one JSON.stringify gives', async () => {
+    const { engine, id } = await engineApi();
+    const d = new Dispatcher(engineTarget(engine, 'test'), { maxRequestBytes: 2 ** 20, maxReplyBytes: 10_000 });
+    for (const [fromSeq, toSeq] of [[0, Number.MAX_SAFE_INTEGER], [5, 9]] as const) {
+      const reply = await d.dispatch(Buffer.from(JSON.stringify({ id: 'r1', method: 'sessions.frames', params: { id, stream: 'cam0.frame', fromSeq, toSeq, limit: 1000 } })));
+      const page = await engine.readFrames(id, 'cam0.frame', fromSeq, toSeq, 1000, 10_000);
+      const expected = JSON.stringify({ id: 'r1', result: { session: id, stream: 'cam0.frame', frames: page.frames.map((f) => f.header), nextSeq: page.nextSeq } });
+      expect(reply.error).toBeUndefined();
+      expect(reply.json).toBe(expected);
+      expect(reply.parts.length).toBe(page.frames.length);
+    }
   });
 });
 
