@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../drivers/core/log.js';
 import { loadTf } from '../../../pipelines/core/tf.js';
+import { root } from '../../daemon/helpers.js';
 
 /** A logger whose JSON lines land in `lines`. */
 function capture() {
@@ -10,13 +12,14 @@ function capture() {
   return { log, lines };
 }
 
-function tfjsNodeInstalled(): boolean {
+/** Whether @tensorflow/tfjs-node is installed and loads (a child process: a broken install may not even throw cleanly). */
+function tfjsNodeLoads(): boolean {
   try {
     createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
-    return true;
   } catch {
     return false;
   }
+  return spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: root, stdio: 'ignore' }).status === 0;
 }
 
 describe('loadTf backend selection', () => {
@@ -30,8 +33,8 @@ describe('loadTf backend selection', () => {
     delete process.env.QSCOPE_TF_BACKEND;
     const { log, lines } = capture();
     const { tf, backend, skipped } = await loadTf({ log });
-    // This machine has no tfjs-node (its installer cannot download libtensorflow): wasm is expected.
-    expect(backend).toBe(tfjsNodeInstalled() ? 'tensorflow' : 'wasm');
+    // This machine has no working tfjs-node (its installer cannot download libtensorflow): wasm is expected.
+    expect(backend).toBe(tfjsNodeLoads() ? 'tensorflow' : 'wasm');
     expect(tf.getBackend()).toBe(backend);
     if (backend === 'wasm') expect(skipped.map((s) => s.backend)).toEqual(['tensorflow']);
     expect(lines.at(-1)).toMatchObject({ msg: `tfjs backend: ${backend}`, backend });
