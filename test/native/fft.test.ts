@@ -151,6 +151,12 @@ describe('fft: complex 1D against a direct DFT', () => {
           ref.im[k] = ev.im[kk] + c * od.im[kk] + s * od.re[kk];
         }
         expect(relErr(X, ref), `${Arr.name} n=${n}`).toBeLessThan(Arr === Float64Array ? 1e-13 : 1e-6);
+        // the blocked path reads its input and writes its output separately: in place and inverse too
+        const back = fft(X.re, X.im, [n], { inverse: true });
+        expect(relErr(back, { re, im }), `${Arr.name} n=${n} inverse`).toBeLessThan(Arr === Float64Array ? 1e-13 : 1e-6);
+        const same = fft(Arr.from(re), Arr.from(im), [n], { inPlace: true });
+        expect(Array.from(same.re), `${Arr.name} n=${n} in place`).toEqual(Array.from(X.re));
+        expect(Array.from(same.im), `${Arr.name} n=${n} in place`).toEqual(Array.from(X.im));
       }
     }
   });
