@@ -284,6 +284,18 @@ describe('fft: identities', () => {
     expect(relErr(Y, X)).toBe(0);
   });
 
+  it('returns re and im as two non-overlapping views of one buffer, im not at the same offset in a 4 KB page', () => {
+    for (const Arr of [Float64Array, Float32Array]) {
+      const n = 4096;
+      for (const out of [fft(Arr.from(random(n, 1)), Arr.from(random(n, 2)), [n]), rfft(Arr.from(random(n, 3)), [n])]) {
+        expect(out.re.buffer).toBe(out.im.buffer);
+        expect(out.im.byteOffset).toBeGreaterThanOrEqual(out.re.byteOffset + out.re.byteLength);
+        expect((out.im.byteOffset - out.re.byteOffset) % 4096).not.toBe(0);
+        expect(out.im.byteOffset + out.im.byteLength).toBeLessThanOrEqual(out.re.buffer.byteLength);
+      }
+    }
+  });
+
   it('builds a plan once per length and precision (the cache serves repeats)', () => {
     const re = random(720, 1);
     const im = random(720, 2);
