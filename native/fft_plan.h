@@ -20,6 +20,12 @@ constexpr std::size_t kFourStepMin = 256;
 // blocks of at most kFourStepBlock columns so each block stays in L2.
 constexpr std::size_t kFourStepBlockedBytes = std::size_t(1) << 18;
 constexpr std::size_t kFourStepBlock = 32;
+// Offset (in elements) between the re and im halves of every scratch buffer.
+// Buffers of power-of-two size put re[j] and im[j] in the same L1 cache set,
+// and a radix-8 pass reads 8 streams from each: 16 streams in an 8-way set
+// evict each other on every access. Shifting im by a few cache lines halves
+// the streams per set (measured 1.4-1.7x on 256^2 and 1024^2, decision 1860).
+constexpr std::size_t kSplitPad = 40;
 
 template <typename T>
 struct Stage {
@@ -64,21 +70,21 @@ std::shared_ptr<const RealPlan<T>> GetRealPlan(std::size_t n);
 // Scratch (in elements of T) that the kernels need.
 template <typename T>
 std::size_t ScratchBatched(const Plan<T>& p, std::size_t V) {
-  if (p.bluestein) return 2 * p.m * V + ScratchBatched(*p.pm, V);
-  return 2 * p.n * V;
+  if (p.bluestein) return 2 * p.m * V + kSplitPad + ScratchBatched(*p.pm, V);
+  return 2 * p.n * V + kSplitPad;
 }
 template <typename T>
 std::size_t ScratchSingle(const Plan<T>& p) {
-  if (p.bluestein) return 2 * p.m + ScratchSingle(*p.pm);
+  if (p.bluestein) return 2 * p.m + kSplitPad + ScratchSingle(*p.pm);
   if (p.n1) {  // covers both the whole-matrix and the column-blocked four-step
     std::size_t a = ScratchBatched(*p.p2, p.n1), b = ScratchBatched(*p.p1, p.n2);
     const std::size_t nmax = p.n1 > p.n2 ? p.n1 : p.n2;
     const std::size_t c = ScratchBatched(*p.p1, kFourStepBlock), d = ScratchBatched(*p.p2, kFourStepBlock);
-    const std::size_t blocked = 2 * nmax * kFourStepBlock + (c > d ? c : d);
+    const std::size_t blocked = 2 * nmax * kFourStepBlock + 2 * kSplitPad + (c > d ? c : d);
     std::size_t m = a > b ? a : b;
-    return 2 * p.n + (m > blocked ? m : blocked);
+    return 2 * p.n + 2 * kSplitPad + (m > blocked ? m : blocked);
   }
-  return 2 * p.n;
+  return 2 * p.n + kSplitPad;
 }
 
 // Transforms on raw float64 arrays for other kernel families (C++ callers),

@@ -340,6 +340,23 @@ function alloc<A extends FloatArray>(like: A, length: number): A {
   return (f32 ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Float64Array(bytes.buffer, bytes.byteOffset, length)) as A;
 }
 
+/**
+ * The `re` and `im` outputs of a complex transform: two views of one
+ * uninitialised ArrayBuffer, `im` starting 320 bytes after the end of `re`.
+ * One allocation instead of two, and the two halves never start at the same
+ * offset within a 4 KB page, which would put the kernel's re and im streams
+ * in the same L1 cache sets (decision 1860: 1.1 µs of 7.6 at n = 1024, 8 of
+ * 41 at 4096). Transferring `re.buffer` to a worker therefore moves `im` too.
+ */
+const PAIR_GAP_BYTES = 320;
+function allocPair<A extends FloatArray>(like: A, length: number): ComplexArray<A> {
+  const f32 = like instanceof Float32Array;
+  const size = f32 ? 4 : 8;
+  const bytes = Buffer.allocUnsafeSlow(2 * length * size + PAIR_GAP_BYTES);
+  const Arr = (f32 ? Float32Array : Float64Array) as unknown as new (b: ArrayBufferLike, offset: number, length: number) => A;
+  return { re: new Arr(bytes.buffer, bytes.byteOffset, length), im: new Arr(bytes.buffer, bytes.byteOffset + length * size + PAIR_GAP_BYTES, length) };
+}
+
 function halvedShape(shape: readonly number[], axes: readonly number[]): number[] {
   const s = [...shape];
   const last = axes[axes.length - 1];
@@ -357,7 +374,7 @@ function prepareFft<A extends FloatArray>(re: A, im: A, shape: readonly number[]
   const axes = normaliseAxes(options?.axes, shape.length);
   if (options?.inverse !== undefined && typeof options.inverse !== 'boolean') throw new TypeError('options.inverse: must be a boolean');
   if (options?.inPlace !== undefined && typeof options.inPlace !== 'boolean') throw new TypeError('options.inPlace: must be a boolean');
-  const out: ComplexArray<A> = options?.inPlace ? { re, im } : { re: alloc(re, n), im: alloc(re, n) };
+  const out: ComplexArray<A> = options?.inPlace ? { re, im } : allocPair(re, n);
   return { axes, out, inverse: options?.inverse ?? false };
 }
 
@@ -368,7 +385,7 @@ function prepareRfft<A extends FloatArray>(x: A, shape: readonly number[], optio
   checkOptions(options, RFFT_OPTIONS);
   const axes = normaliseAxes(options?.axes, shape.length);
   const h = checkShape(halvedShape(shape, axes));
-  return { axes, out: { re: alloc(x, h), im: alloc(x, h) } as ComplexArray<A> };
+  return { axes, out: allocPair(x, h) };
 }
 
 function prepareIrfft<A extends FloatArray>(re: A, im: A, shape: readonly number[], options: RfftOptions | undefined) {
@@ -390,7 +407,7 @@ function prepareIrfft<A extends FloatArray>(re: A, im: A, shape: readonly number
  * uses e^{+2 pi i jk/n} and scales by 1/n per transformed axis.
  * @param re real part, shape `shape` (Float32Array or Float64Array)
  * @param im imaginary part, same type and length as `re`
- * @returns new arrays of the same type and shape (or `re`/`im` with `inPlace`)
+ * @returns new arrays of the same type and shape, two views of one ArrayBuffer (or `re`/`im` with `inPlace`)
  * @throws TypeError wrong array type or option; RangeError length/shape/axes mismatch
  */
 export function fft<A extends FloatArray>(re: A, im: A, shape: readonly number[], options?: FftOptions): ComplexArray<A> {
@@ -411,7 +428,7 @@ export async function fftAsync<A extends FloatArray>(re: A, im: A, shape: readon
  * transformed axis is halved to floor(n/2)+1 (non-negative frequencies; the
  * rest follow from X[n-k] = conj X[k]); unnormalised.
  * @param x real input of shape `shape`
- * @returns `{re, im}` of the halved shape, same element type as `x`
+ * @returns `{re, im}` of the halved shape, same element type as `x`, two views of one ArrayBuffer
  */
 export function rfft<A extends FloatArray>(x: A, shape: readonly number[], options?: RfftOptions): ComplexArray<A> {
   const { axes, out } = prepareRfft(x, shape, options);

@@ -1,6 +1,13 @@
 // `npm run bench -- fft`: qscope's native FFT against fft.js (radix-4, pure JS)
-// in the same process. One JSON object per case on stdout. Times are medians
-// (CPU microseconds per transform) of repeated samples after warm-up.
+// in the same process, and against NumPy (pocketfft) and FFTW 3 (FFTW_MEASURE
+// plans), both on one thread, in child processes of the same run when they
+// exist (python3 + numpy; fftw3.h + libfftw3, built from fft-ref/fftw-ref.c).
+// One JSON object per case on stdout. Times are medians (CPU microseconds per
+// transform) of repeated samples after warm-up, the same protocol everywhere.
+//
+// qscope_us is the API (`fft`/`rfft`, output arrays allocated per call, as
+// NumPy does); qscope_kernel_us calls the addon with preallocated outputs, as
+// FFTW is measured (its buffers and plan reused): ratios to FFTW use it.
 //
 // fft.js gets its best case: preallocated interleaved Float64Array buffers and
 // plans; its 2D transforms are rows then columns through a scratch line, as
@@ -8,8 +15,43 @@
 // allocating its output arrays (its API returns new arrays).
 // Non-power-of-two lengths have no fft.js counterpart (it only does powers
 // of two): they are compared with qscope at the next power of two up.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import FFT from 'fft.js';
 import * as q from '../../dist/native/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const addon = createRequire(import.meta.url)(join(here, '..', '..', 'build', 'Release', 'qscope_native.node'));
+const oneThread = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+
+// FFTW: built once per run into a temporary directory, or null without it.
+const fftwBin = (() => {
+  if (!existsSync('/usr/include/fftw3.h')) return null;
+  const bin = join(mkdtempSync(join(tmpdir(), 'qscope-fftw-')), 'fftw-ref');
+  try {
+    execFileSync('cc', ['-O2', join(here, 'fft-ref', 'fftw-ref.c'), '-o', bin, '-lfftw3', '-lfftw3f'], { stdio: 'ignore' });
+    return bin;
+  } catch {
+    return null;
+  }
+})();
+
+/** Median µs of FFTW / NumPy for one case (null when the tool is missing). */
+function reference(tool, dtype, kind, batch, dims) {
+  const args = [dtype, kind, String(batch), ...dims.map(String)];
+  try {
+    const out = tool === 'fftw'
+      ? (fftwBin ? execFileSync(fftwBin, args, { env: oneThread, encoding: 'utf8' }) : null)
+      : execFileSync('python3', [join(here, 'fft-ref', 'numpy-ref.py'), ...args], { env: oneThread, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out ? JSON.parse(out).us : null;
+  } catch {
+    return null;
+  }
+}
 
 const SAMPLES = 15;
 const MIN_SAMPLE_MS = 5;
@@ -146,27 +188,43 @@ const pow2 = [
   { case: 'r2c-2d', shape: [256, 256] },
 ];
 const only = process.env.FFT_BENCH_ONLY; // e.g. "c2c-2d" to run a subset
+const ratio = (a, b) => (a === null || b === null ? null : round(a / b * 100) / 100);
 for (const dtype of ['f64', 'f32']) {
   for (const c of pow2) {
     if (only && c.case !== only) continue;
-    let qscope_us, fftjs_us;
+    const Arr = dtype === 'f32' ? Float32Array : Float64Array;
+    let qscope_us, kernel_us, fftjs_us;
+    const dims = c.shape.slice(-(c.axes ? c.axes.length : c.shape.length));
+    const batch = c.shape.reduce((a, b) => a * b, 1) / dims.reduce((a, b) => a * b, 1);
     if (c.case === 'r2c-2d') {
       const [n0, n1] = c.shape;
-      const x = random(dtype === 'f32' ? Float32Array : Float64Array, n0 * n1, 3);
-      [qscope_us, fftjs_us] = time(() => q.rfft(x, c.shape), fftjsReal2d(Float64Array.from(x), n0, n1));
+      const x = random(Arr, n0 * n1, 3);
+      const h = n0 * (n1 / 2 + 1), oR = new Arr(h), oI = new Arr(h);
+      [qscope_us, kernel_us, fftjs_us] = time(() => q.rfft(x, c.shape), () => addon.fftR2C(x, oR, oI, c.shape, [0, 1]), fftjsReal2d(Float64Array.from(x), n0, n1));
     } else {
       const { n, re, im, qscope } = complexCase(c.case, c.shape, dtype, c.axes);
+      const oR = new Arr(n), oI = new Arr(n);
+      const axes = c.shape.map((_, i) => i).slice(-dims.length);
+      const kernel = () => addon.fftC2C(re, im, oR, oI, c.shape, axes, false);
       const inter = new Float64Array(2 * n);
       for (let i = 0; i < n; i++) { inter[2 * i] = re[i]; inter[2 * i + 1] = im[i]; }
       if (c.shape.length === 1) {
         const f = plan(n), out = f.createComplexArray();
-        [qscope_us, fftjs_us] = time(qscope, () => f.transform(out, inter));
+        [qscope_us, kernel_us, fftjs_us] = time(qscope, kernel, () => f.transform(out, inter));
       } else {
         const [n0, n1] = c.shape.slice(-2);
-        [qscope_us, fftjs_us] = time(qscope, fftjs2d(inter, n / (n0 * n1), n0, n1));
+        [qscope_us, kernel_us, fftjs_us] = time(qscope, kernel, fftjs2d(inter, n / (n0 * n1), n0, n1));
       }
     }
-    emit({ case: c.case, shape: c.shape, dtype, qscope_us: round(qscope_us), fftjs_us: round(fftjs_us), ratio: round(fftjs_us / qscope_us * 100) / 100 });
+    const kind = c.case === 'r2c-2d' ? 'r2c' : 'c2c';
+    const numpy_us = reference('numpy', dtype, kind, batch, dims);
+    const fftw_us = reference('fftw', dtype, kind, batch, dims);
+    emit({
+      case: c.case, shape: c.shape, dtype, qscope_us: round(qscope_us), qscope_kernel_us: round(kernel_us),
+      fftjs_us: round(fftjs_us), ratio: ratio(fftjs_us, qscope_us),
+      numpy_us: numpy_us === null ? null : round(numpy_us), numpy_over_qscope: ratio(numpy_us, qscope_us),
+      fftw_us: fftw_us === null ? null : round(fftw_us), qscope_kernel_over_fftw: ratio(kernel_us, fftw_us),
+    });
   }
 }
 

@@ -151,6 +151,12 @@ describe('fft: complex 1D against a direct DFT', () => {
           ref.im[k] = ev.im[kk] + c * od.im[kk] + s * od.re[kk];
         }
         expect(relErr(X, ref), `${Arr.name} n=${n}`).toBeLessThan(Arr === Float64Array ? 1e-13 : 1e-6);
+        // the blocked path reads its input and writes its output separately: in place and inverse too
+        const back = fft(X.re, X.im, [n], { inverse: true });
+        expect(relErr(back, { re, im }), `${Arr.name} n=${n} inverse`).toBeLessThan(Arr === Float64Array ? 1e-13 : 1e-6);
+        const same = fft(Arr.from(re), Arr.from(im), [n], { inPlace: true });
+        expect(Array.from(same.re), `${Arr.name} n=${n} in place`).toEqual(Array.from(X.re));
+        expect(Array.from(same.im), `${Arr.name} n=${n} in place`).toEqual(Array.from(X.im));
       }
     }
   });
@@ -166,6 +172,8 @@ describe('fft: complex 1D against a direct DFT', () => {
   it('portable (non-AVX2) kernels give bit-identical answers to the default ones', () => {
     // The kernel build is chosen once per process: run the portable one in a child.
     const lengths = [...lengths1to64, ...mixedLengths, 4096];
+    // 2D and batched: row tiles, column blocks (both precisions)
+    const shapes = [[20, 10], [37, 24], [64, 64], [3, 50, 64], [256, 256]];
     const script = `
       const { createRequire } = require('node:module');
       const addon = require(${JSON.stringify(join(root, 'build', 'Release', 'qscope_native.node'))});
@@ -177,9 +185,19 @@ describe('fft: complex 1D against a direct DFT', () => {
         addon.fftC2C(re, im, oR, oI, [n], [0], false);
         out[n] = [Array.from(oR), Array.from(oI)];
       }
+      for (const shape of ${JSON.stringify(shapes)}) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        for (const Arr of [Float64Array, Float32Array]) {
+          const re = Arr.from({ length: n }, (_, i) => Math.sin(i * 0.7 + 1));
+          const im = Arr.from({ length: n }, (_, i) => Math.cos(i * 0.9 - 2));
+          const oR = new Arr(n), oI = new Arr(n);
+          addon.fftC2C(re, im, oR, oI, shape, shape.map((_, i) => i), false);
+          out[shape.join('x') + Arr.name] = [Array.from(oR), Array.from(oI)];
+        }
+      }
       console.log(JSON.stringify({ isa: addon.fftPlanCacheStats().isa, out }));`;
     const child = JSON.parse(
-      execFileSync(process.execPath, ['-e', script], { env: { ...process.env, QSCOPE_FFT_ISA: 'generic' }, encoding: 'utf8' }),
+      execFileSync(process.execPath, ['-e', script], { env: { ...process.env, QSCOPE_FFT_ISA: 'generic' }, encoding: 'utf8', maxBuffer: 1 << 28 }),
     ) as { isa: string; out: Record<string, [number[], number[]]> };
     expect(child.isa).toBe('generic');
     for (const n of lengths) {
@@ -190,6 +208,17 @@ describe('fft: complex 1D against a direct DFT', () => {
       const X = fft(re, im, [n]);
       expect(Array.from(X.re), `n=${n}`).toEqual(cr);
       expect(Array.from(X.im), `n=${n}`).toEqual(ci);
+    }
+    for (const shape of shapes) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      for (const Arr of [Float64Array, Float32Array]) {
+        const re = Arr.from({ length: n }, (_, i) => Math.sin(i * 0.7 + 1));
+        const im = Arr.from({ length: n }, (_, i) => Math.cos(i * 0.9 - 2));
+        const [cr, ci] = child.out[shape.join('x') + Arr.name];
+        const X = fft(re, im, shape);
+        expect(Array.from(X.re), `shape=${shape} ${Arr.name}`).toEqual(cr);
+        expect(Array.from(X.im), `shape=${shape} ${Arr.name}`).toEqual(ci);
+      }
     }
   });
 });
@@ -253,6 +282,18 @@ describe('fft: identities', () => {
     expect(Y.re).toBe(re);
     expect(Y.im).toBe(im);
     expect(relErr(Y, X)).toBe(0);
+  });
+
+  it('returns re and im as two non-overlapping views of one buffer, im not at the same offset in a 4 KB page', () => {
+    for (const Arr of [Float64Array, Float32Array]) {
+      const n = 4096;
+      for (const out of [fft(Arr.from(random(n, 1)), Arr.from(random(n, 2)), [n]), rfft(Arr.from(random(n, 3)), [n])]) {
+        expect(out.re.buffer).toBe(out.im.buffer);
+        expect(out.im.byteOffset).toBeGreaterThanOrEqual(out.re.byteOffset + out.re.byteLength);
+        expect((out.im.byteOffset - out.re.byteOffset) % 4096).not.toBe(0);
+        expect(out.im.byteOffset + out.im.byteLength).toBeLessThanOrEqual(out.re.buffer.byteLength);
+      }
+    }
   });
 
   it('builds a plan once per length and precision (the cache serves repeats)', () => {
@@ -350,6 +391,9 @@ describe('multi-dimensional and batched', () => {
     [64, 64], // power of two
     [12, 1], // degenerate axis
     [67, 24], // Bluestein rows
+    [20, 10], // row blocks of 8 and 4 moved as 4x4 tiles, rows of 10 leave a tail of 2
+    [37, 24], // a last row block of 5 (element by element), column blocks of 16 and 8
+    [16, 256], // power of two, radix 8, 8, 4 along the rows
   ];
 
   it('2D = 1D along the rows, then 1D along the columns (forward and inverse)', () => {
