@@ -32,6 +32,8 @@ export interface DomainsPipelineParams {
   factor: SrFactor;
   /** `auto` (the committed model matching factor and components), `none` (a fresh network), or a model folder. */
   model: string;
+  /** What the operator knows of the sample, for `auto`: 1 (DMI labyrinths), 2 (dipolar domains) or 0 (unknown: Type II first). */
+  textureType: 0 | 1 | 2;
   finetuneSteps: number;
   finetuneBatch: number;
   /** Recent frames the fine-tuning draws from. */
@@ -206,8 +208,10 @@ export const domainsPipelineFactory: PipelineFactory = {
     const { SrWorker } = await import('./sr-runner.js');
     const { resolveModel } = await import('./models.js');
     const worker = await SrWorker.start();
-    const model = String((ctx.planParams as { model?: string }).model ?? 'auto');
-    const pipeline = new DomainsPipeline(ctx, worker, (f, C) => resolveModel(model, f, C));
+    const pp = ctx.planParams as { model?: string; textureType?: number };
+    const model = String(pp.model ?? 'auto');
+    const type = pp.textureType === 1 || pp.textureType === 2 ? pp.textureType : undefined;
+    const pipeline = new DomainsPipeline(ctx, worker, (f, C) => resolveModel(model, f, C, type));
     const op = pipeline.operator.bind(pipeline);
     pipeline.operator = () => (frames$) => op()(frames$).pipe(finalize(() => void worker.close()));
     return pipeline;

@@ -9,7 +9,7 @@
  * replayable.
  */
 import type { Plan, PlanModel } from '../core/plan.js';
-import { listModels } from './model-io.js';
+import { bestModel } from './model-io.js';
 import type { DomainsPipelineParams } from './pipeline.js';
 
 export interface DomainImagingParams extends DomainsPipelineParams {
@@ -43,6 +43,7 @@ export const domainImagingPlan: Plan<DomainImagingParams> = {
       exposureMs: { type: 'number', unit: 'ms', exclusiveMinimum: 0, maximum: 600_000, default: 100, description: 'exposure per frame' },
       factor: { type: 'integer', unit: '1', enum: [4, 8, 16], default: 8, description: 'SR factor (frame pixel / SR pixel)' },
       model: { type: 'string', default: 'auto', description: "'auto' (committed model for factor and components), 'none' (fresh network), or a model folder / committed name" },
+      textureType: { type: 'integer', unit: '1', enum: [0, 1, 2], default: 0, description: "for model 'auto': the sample's texture type if known (1: DMI labyrinths, 2: dipolar domains; 0: unknown, Type II first)" },
       finetuneSteps: { type: 'integer', unit: '1', minimum: 0, maximum: 1000, default: 4, description: 'Adam steps per new frame' },
       finetuneBatch: { type: 'integer', unit: '1', minimum: 1, maximum: 64, default: 4 },
       finetuneWindow: { type: 'integer', unit: '1', minimum: 1, maximum: 256, default: 16, description: 'recent frames the fine-tuning draws from' },
@@ -55,11 +56,15 @@ export const domainImagingPlan: Plan<DomainImagingParams> = {
     },
   },
   pipeline: () => 'domains',
-  // Every committed model of the session's factor may be used (which one depends on the camera's components).
+  // The committed models the session may start from: the best match for the factor (and texture type, if
+  // given) with each camera component count (which one is used depends on the camera).
   models: (p) => {
     const out: Record<string, PlanModel> = {};
     if (p.model !== 'auto') return out;
-    for (const [name, dir] of listModels()) if (name.includes(`-x${p.factor}-`)) out[name] = { dir, tfBackend: 'wasm' };
+    for (const C of [1, 3] as const) {
+      const m = bestModel(p.factor, C, p.textureType === 0 ? undefined : p.textureType);
+      if (m) out[m.name] = { dir: m.dir, tfBackend: 'wasm' };
+    }
     return out;
   },
   total: (p) => Math.min(p.nx * p.ny, p.maxFrames),

@@ -200,19 +200,26 @@ export class SrNet {
     return [...this.blocks.flatMap((b) => [b.w, b.b, b.gamma, b.beta]), this.out.w, this.out.b];
   }
 
-  /** Periodic padding by one pixel on each side of H and W. */
+  /**
+   * Periodic padding by one pixel on each side of H and W. The wrapped rows and
+   * columns are cut from 2D views ([B·H, W·C] for the columns, [B, H·(W+2)·C]
+   * for the rows), so each slice (and each piece of its gradient, a split) is
+   * B·H or B contiguous copies: slicing the NHWC tensor directly costs one
+   * copy per pixel on wasm and dominated the training step.
+   */
   private ppad(x: TF.Tensor4D): TF.Tensor4D {
     const tf = this.tf;
-    const [, H, W] = x.shape;
-    const y = tf.concat([x.slice([0, H - 1, 0, 0], [-1, 1, -1, -1]), x, x.slice([0, 0, 0, 0], [-1, 1, -1, -1])], 1);
-    return tf.concat([y.slice([0, 0, W - 1, 0], [-1, -1, 1, -1]), y, y.slice([0, 0, 0, 0], [-1, -1, 1, -1])], 2);
+    const [B, H, W, C] = x.shape;
+    const cols = x.reshape([B * H, W * C]);
+    const r = (W + 2) * C;
+    const y = tf.concat([cols.slice([0, (W - 1) * C], [-1, C]), cols, cols.slice([0, 0], [-1, C])], 1).reshape([B, H * r]);
+    return tf.concat([y.slice([0, (H - 1) * r], [-1, r]), y, y.slice([0, 0], [-1, r])], 1).reshape([B, H + 2, W + 2, C]) as TF.Tensor4D;
   }
 
-  /** 2×2 nearest up-sampling, by broadcasting (its gradient is a sum: every backend has it). */
+  /** 2×2 nearest up-sampling (output pixel i takes input pixel ⌊i/2⌋; wasm has the kernel and its gradient). */
   private up2(x: TF.Tensor4D): TF.Tensor4D {
-    const tf = this.tf;
-    const [B, H, W, C] = x.shape;
-    return tf.add(x.reshape([B, H, 1, W, 1, C]), tf.zeros([1, 1, 2, 1, 2, 1])).reshape([B, 2 * H, 2 * W, C]) as TF.Tensor4D;
+    const [, H, W] = x.shape;
+    return this.tf.image.resizeNearestNeighbor(x, [2 * H, 2 * W]);
   }
 
   /**
