@@ -172,13 +172,7 @@ describe('control socket: a request that timed out is never delivered late', () 
     const c = client(endpoints, { timeoutMs: 150 });
     cleanup.push(() => c.close());
     await expect(c.callInstrument('stage0', 'moveTo', { x: 9, y: 9 })).rejects.toBeInstanceOf(RpcTimeoutError);
-    const { MemoryTarget } = await import('../../../daemon/api/memory-target.js');
-    const { ApiServer } = await import('../../../daemon/api/server.js');
-    const target = new MemoryTarget();
-    await target.connect();
-    const late = new ApiServer(target, { ...endpoints, lingerMs: 0 });
-    await late.start();
-    cleanup.push(() => late.stop());
+    const { target, late } = await startLateServer(endpoints);
     const c2 = client(endpoints);
     cleanup.push(() => c2.close());
     expect((await c2.status()).running).toBeNull();
@@ -188,6 +182,18 @@ describe('control socket: a request that timed out is never delivered late', () 
     expect(late.control.stats.requests).toBe(2);
   });
 });
+
+/** A daemon (memory target) started on `endpoints` after a client was already trying them. */
+async function startLateServer(endpoints: { control: string; data: string }) {
+  const { MemoryTarget } = await import('../../../daemon/api/memory-target.js');
+  const { ApiServer } = await import('../../../daemon/api/server.js');
+  const target = new MemoryTarget();
+  await target.connect();
+  const late = new ApiServer(target, { ...endpoints, lingerMs: 0 });
+  await late.start();
+  cleanup.push(() => late.stop());
+  return { target, late };
+}
 
 describe('control socket: a daemon that comes up while a call waits', () => {
   it('a call still inside its deadline goes out when the daemon appears, however long the socket took to connect', async () => {
@@ -201,13 +207,7 @@ describe('control socket: a daemon that comes up while a call waits', () => {
     const sends = (c as unknown as { sends: { retried: number } }).sends;
     // Counted, not timed: the daemon starts only after two sends have timed out unsent.
     while (sends.retried < 2) await new Promise((r) => setTimeout(r, 20));
-    const { MemoryTarget } = await import('../../../daemon/api/memory-target.js');
-    const { ApiServer } = await import('../../../daemon/api/server.js');
-    const target = new MemoryTarget();
-    await target.connect();
-    const late = new ApiServer(target, { ...endpoints, lingerMs: 0 });
-    await late.start();
-    cleanup.push(() => late.stop());
+    const { late } = await startLateServer(endpoints);
     expect(await answer).toEqual([expect.objectContaining({ name: 'stream' })]);
     expect(late.control.stats.requests).toBe(1);
   });

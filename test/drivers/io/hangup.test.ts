@@ -12,29 +12,15 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DisconnectedError, NotConnectedError } from '../../../drivers/core/errors.js';
-import type { DialogueTable } from '../../../drivers/core/io/emulator.js';
 import { lineFraming } from '../../../drivers/core/io/framing.js';
 import { Link } from '../../../drivers/core/io/link.js';
 import { hangUpAwareBinding, type UnixPort } from '../../../drivers/core/io/serial-binding.js';
-import { startEmulator, waitFor } from './support.js';
+import { startEmulator, toy, waitFor } from './support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-/** `*IDN?` → TOY; `Q? n` → `A n`; `SET n` (mutating) stores n. */
-const toy: DialogueTable = {
-  name: 'toy',
-  eol: '\n',
-  unknownCommandError: 1,
-  init: () => ({ errors: [], n: 0 }),
-  entries: [
-    { match: /^\*IDN\?$/, reply: () => 'TOY,1' },
-    { match: /^Q\? (\S+)$/, reply: (m) => `A ${m[1]}` },
-    { match: /^SET (\S+)$/, mutating: true, reply: (m, d) => ((d.n = Number(m[1])), undefined) },
-  ],
-};
 
 /** Settles `p` or says it did not within `ms` (the behaviour under test settles in milliseconds; this only turns a hang into a clear failure). */
 function settled<T>(p: Promise<T>, ms = 5000): Promise<{ value?: T; error?: unknown; hung?: true }> {

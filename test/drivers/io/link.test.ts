@@ -9,30 +9,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DisconnectedError, NotConnectedError, TimeoutError } from '../../../drivers/core/errors.js';
 import { parseAddress } from '../../../drivers/core/io/address.js';
-import type { DialogueTable } from '../../../drivers/core/io/emulator.js';
 import { gcsFraming, lineFraming } from '../../../drivers/core/io/framing.js';
 import { Link } from '../../../drivers/core/io/link.js';
 import { listSerialPorts } from '../../../drivers/core/io/ports.js';
-import { startEmulator, waitFor } from './support.js';
+import { startEmulator, toy, waitFor } from './support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-/** `*IDN?` → TOY; `Q? n` → `A n`; `SET n` (mutating) stores n; `GET?` → n. */
-const toy: DialogueTable = {
-  name: 'toy',
-  eol: '\n',
-  unknownCommandError: 1,
-  init: () => ({ errors: [], n: 0 }),
-  entries: [
-    { match: /^\*IDN\?$/, reply: () => 'TOY,1' },
-    { match: /^Q\? (\S+)$/, reply: (m) => `A ${m[1]}` },
-    { match: /^SET (\S+)$/, mutating: true, reply: (m, d) => ((d.n = Number(m[1])), undefined) },
-    { match: /^GET\?$/, reply: (_m, d) => String(d.n) },
-  ],
-};
 
 async function link(wire: 'tcp' | 'pty' = 'tcp') {
   const { emu, address, cleanup } = await startEmulator(toy, wire);

@@ -45,3 +45,17 @@ export function whenReceived(emu: Emulator, re: RegExp): Promise<LoggedCommand> 
     emu.on('command', on);
   });
 }
+
+/** A toy instrument for the link tests: `*IDN?` → TOY; `Q? n` → `A n`; `SET n` (mutating) stores n; `GET?` → n. */
+export const toy: DialogueTable = {
+  name: 'toy',
+  eol: '\n',
+  unknownCommandError: 1,
+  init: () => ({ errors: [], n: 0 }),
+  entries: [
+    { match: /^\*IDN\?$/, reply: () => 'TOY,1' },
+    { match: /^Q\? (\S+)$/, reply: (m) => `A ${m[1]}` },
+    { match: /^SET (\S+)$/, mutating: true, reply: (m, d) => ((d.n = Number(m[1])), undefined) },
+    { match: /^GET\?$/, reply: (_m, d) => String(d.n) },
+  ],
+};
